@@ -1,0 +1,28 @@
+"""dask_ocr: high-throughput OCR on pandas and Dask DataFrames.
+
+Importing the package registers the ``ocr`` accessor on pandas and Dask DataFrames::
+
+    import dask_ocr
+    ddf = dask_ocr.read_images("scans/*.jpg")
+    out = ddf.ocr.detect().ocr.recognize()
+"""
+
+from .accessor import detect, draw_regions, recognize, register_accessors
+from .display import display_images
+from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
+from .io import decode_image, read_images
+from .models.registry import available_models
+
+__all__ = [
+    "read_images", "decode_image", "detect", "recognize", "draw_regions", "display_images",
+    "available_models", "RowError", "ImageDecodeError", "RegionError", "ModelNotFoundError",
+]
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__ = _version("dask_ocr")
+except Exception:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+register_accessors()

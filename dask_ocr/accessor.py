@@ -1,0 +1,194 @@
+"""The ``ocr`` accessor on pandas and Dask DataFrames.
+
+Each public function validates its arguments eagerly, builds a frozen config, and then either calls
+the partition function directly (pandas) or makes exactly one ``map_partitions`` call with an
+explicit ``meta`` (Dask): nothing is computed and no model is run to build the graph.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pandas as pd
+
+from . import partition as part
+from .formats import OUTPUT_FORMATS
+from .io import DEFAULT_MAX_PIXELS
+from .models.registry import resolve_model
+from .runtime import ModelKey
+from .schema import ERROR_COL
+
+__all__ = ["detect", "recognize", "draw_regions", "OcrAccessor"]
+
+
+def _is_dask(df) -> bool:
+    return not isinstance(df, pd.DataFrame)
+
+
+def _require_columns(df, *names):
+    missing = [n for n in names if n is not None and n not in df.columns]
+    if missing:
+        raise KeyError(f"column(s) {missing} not found; the frame has {list(df.columns)}")
+
+
+def _model_key(df, model, task: str, task_parallelism: int | None, use_gpu: bool | None) -> ModelKey:
+    if task_parallelism is not None and task_parallelism < 1:
+        raise ValueError(f"task_parallelism must be >= 1, got {task_parallelism}")
+    # In Dask every worker thread runs its own partition, so one model thread each avoids
+    # oversubscribing cores; a plain pandas call has the whole machine to itself.
+    default_threads = 1 if _is_dask(df) else (os.cpu_count() or 1)
+    return ModelKey(resolve_model(model, task), task, task_parallelism or default_threads, use_gpu)
+
+
+def _apply(df, function, config, *columns):
+    if not _is_dask(df):
+        return function(df, config)
+    needed = [c for c in dict.fromkeys([*columns, ERROR_COL]) if c in df.columns]
+    return df.map_partitions(function, config, meta=part.output_meta(df._meta, config),
+                             enforce_metadata=False, required_columns=needed)
+
+
+def detect(df, image_col: str = "content", output_col: str = "regions", model: str = "ppocr",
+           task_parallelism: int | None = None, use_gpu: bool | None = None,
+           max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Find text regions in each image.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or dask.dataframe.DataFrame
+        A frame with a column of encoded image bytes.
+    image_col : str
+        The column holding the image bytes.
+    output_col : str
+        The new column: per row, a list of ``{box: [x0, y0, x1, y1], polygon: [[x, y], ...],
+        score}`` structs in original-image pixels.
+    model : str
+        A detector from :func:`dask_ocr.available_models` (default ``"ppocr"``).
+    task_parallelism : int, optional
+        Model threads per task; default 1 per Dask worker thread, all cores for pandas.
+    use_gpu : bool, optional
+        ``None`` uses a GPU when the engine sees one.
+    max_pixels : int
+        Larger images are refused (decompression-bomb guard).
+
+    Returns
+    -------
+    Same type as ``df``
+        All input rows in order, plus ``output_col`` and ``ocr_error`` (null unless the row failed).
+    """
+    _require_columns(df, image_col)
+    config = part.DetectConfig(image_col, output_col, _model_key(df, model, "detect", task_parallelism, use_gpu),
+                               max_pixels)
+    return _apply(df, part.detect_partition, config, image_col)
+
+
+def recognize(df, image_col: str = "content", regions_col: str | None = "regions", output_col: str = "text",
+              model: str = "ppocr", output_format: str = "text", line_tolerance: float = 15,
+              border_width: float = 0, batch_size: int = 32, confidence_col: str | None = None,
+              min_confidence: float = 0.5, task_parallelism: int | None = None, use_gpu: bool | None = None,
+              max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Read the text of each image, region by region, in reading order.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or dask.dataframe.DataFrame
+    image_col : str
+        The column holding the image bytes.
+    regions_col : str or None
+        Regions per row, from :func:`detect` or any source: a list of ``{box}`` and/or
+        ``{polygon}`` mappings (or bare ``[x0, y0, x1, y1]`` boxes).  ``None`` reads each whole
+        image as one text chunk (an image of a line or a word).
+    output_col : str
+        The new text column.
+    model : str
+        A recognizer from :func:`dask_ocr.available_models` (default ``"ppocr"``).
+    output_format : {"text"}
+        ``"text"``: lines in reading order, separated by newlines.
+    line_tolerance : float
+        Regions whose vertical centres differ by at most this many pixels share a line;
+        ``0`` estimates it per image from the region heights.
+    border_width : float
+        Pixels added around each region before cropping.
+    batch_size : int
+        Crops per model call.  Crops of all images of a partition are pooled and batched by width.
+    confidence_col : str, optional
+        Column for the character-weighted mean confidence; default ``f"{output_col}_confidence"``.
+    min_confidence : float
+        Region texts with a lower recognition confidence are left out of the text.
+    task_parallelism, use_gpu, max_pixels
+        As for :func:`detect`.
+
+    Returns
+    -------
+    Same type as ``df``
+        All input rows in order, plus ``output_col``, ``confidence_col`` and ``ocr_error``.
+        Rows that failed earlier (non-null ``ocr_error``) are passed through with null outputs.
+    """
+    _require_columns(df, image_col, regions_col)
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if line_tolerance < 0 or border_width < 0:
+        raise ValueError("line_tolerance and border_width must be >= 0")
+    config = part.RecognizeConfig(
+        image_col, regions_col, output_col, confidence_col or f"{output_col}_confidence",
+        _model_key(df, model, "recognize", task_parallelism, use_gpu), float(line_tolerance),
+        float(border_width), int(batch_size), float(min_confidence), max_pixels)
+    return _apply(df, part.recognize_partition, config, image_col, regions_col)
+
+
+def draw_regions(df, image_col: str = "content", regions_col: str = "regions",
+                 output_col: str = "image_with_regions", color: str = "red", line_width: int = 2,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Draw each row's regions over its image; PNG bytes in ``output_col``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or dask.dataframe.DataFrame
+    image_col, regions_col : str
+        Image bytes and regions (as for :func:`recognize`).
+    output_col : str
+        The new column of PNG bytes.
+    color : str
+        Outline colour (any Pillow colour name or ``#rrggbb``).
+    line_width : int
+        Outline width in pixels.
+    """
+    _require_columns(df, image_col, regions_col)
+    config = part.DrawConfig(image_col, regions_col, output_col, color, int(line_width), max_pixels)
+    return _apply(df, part.draw_partition, config, image_col, regions_col)
+
+
+def _delegate(function):
+    """A method that calls ``function(self._df, **kwargs)`` and shares its name and docstring."""
+
+    @functools.wraps(function)
+    def method(self, **kwargs):
+        return function(self._df, **kwargs)
+
+    return method
+
+
+class OcrAccessor:
+    """``df.ocr``: OCR methods on a pandas or Dask DataFrame (stateless; built on every access)."""
+
+    def __init__(self, df):
+        self._df = df
+
+    detect = _delegate(detect)
+    recognize = _delegate(recognize)
+    draw_regions = _delegate(draw_regions)
+
+
+def register_accessors() -> None:
+    """Register ``.ocr`` on pandas and Dask DataFrames (done on ``import dask_ocr``)."""
+    import warnings
+
+    import dask.dataframe as dd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # re-registration on module reload
+        pd.api.extensions.register_dataframe_accessor("ocr")(OcrAccessor)
+        dd.extensions.register_dataframe_accessor("ocr")(OcrAccessor)

@@ -1,0 +1,172 @@
+"""Boxes, polygons and crops, in original-image pixel coordinates (numpy and OpenCV only).
+
+A region arrives in many shapes — a dict with ``box`` and/or ``polygon`` from our own detector or
+somebody else's, a bare ``[x0, y0, x1, y1]`` list, an ``(N, 2)`` point array, or the numpy-wrapped
+versions of those that Parquet round trips produce.  :func:`parse_region` turns each into a
+:class:`Region`; :func:`crop_region` cuts it out of the full-resolution image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .errors import RegionError
+
+__all__ = ["Region", "parse_region", "clip_region", "crop_region", "order_quad", "region_record"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A text region: a closed polygon (``(N, 2)`` float array, N >= 4) and a detection score."""
+
+    polygon: np.ndarray
+    score: float = 1.0
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """Axis-aligned bounds ``(x0, y0, x1, y1)``."""
+        xs, ys = self.polygon[:, 0], self.polygon[:, 1]
+        return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+
+    @property
+    def height(self) -> float:
+        """Height of the text, taken across the line for rotated quads."""
+        if len(self.polygon) == 4:
+            quad = order_quad(self.polygon)
+            return float((np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2)
+        x0, y0, x1, y1 = self.box
+        return y1 - y0
+
+
+def _box_polygon(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+
+
+def _as_points(value: Any, what: str) -> np.ndarray:
+    try:
+        points = np.array([np.asarray(p, dtype=np.float64) for p in value], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise RegionError(f"{what} must be a list of [x, y] points, got {value!r:.80}") from None
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) < 3:
+        raise RegionError(f"{what} must have at least 3 [x, y] points, got shape {points.shape}")
+    return points
+
+
+def parse_region(value: Any) -> Region:
+    """Normalise one region description to a :class:`Region`.
+
+    Accepts a mapping with ``polygon`` (list of ``[x, y]``) and/or ``box`` (``[x0, y0, x1, y1]``)
+    and an optional ``score``; a bare 4-number box; or an ``(N, 2)`` point sequence.  When both are
+    given, the polygon wins (it is the more precise shape).
+
+    Raises
+    ------
+    RegionError
+        Malformed structure, non-finite coordinates, or a box with x1 < x0 / y1 < y0.
+    """
+    score = 1.0
+    polygon = box = None
+    if isinstance(value, dict):
+        polygon, box = value.get("polygon"), value.get("box")
+        if value.get("score") is not None:
+            score = float(value["score"])
+    else:
+        flat = np.asarray(value, dtype=object) if value is not None else None
+        if flat is not None and flat.ndim == 1 and len(flat) == 4 and all(np.ndim(v) == 0 for v in flat):
+            box = value
+        else:
+            polygon = value
+    if polygon is not None and len(polygon) > 0:
+        points = _as_points(polygon, "polygon")
+    elif box is not None:
+        try:
+            x0, y0, x1, y1 = (float(v) for v in box)
+        except (TypeError, ValueError):
+            raise RegionError(f"box must be [x0, y0, x1, y1], got {box!r:.80}") from None
+        if x1 < x0 or y1 < y0:
+            raise RegionError(f"box must satisfy x0 <= x1 and y0 <= y1, got {[x0, y0, x1, y1]}")
+        points = _box_polygon(x0, y0, x1, y1)
+    else:
+        raise RegionError(f"a region needs a 'box' or a 'polygon', got {value!r:.80}")
+    if not np.isfinite(points).all():
+        raise RegionError("region coordinates must be finite numbers (found NaN or inf)")
+    return Region(points, score if math.isfinite(score) else 0.0)
+
+
+def clip_region(region: Region, width: int, height: int) -> Region | None:
+    """Clip a region to the image; ``None`` when nothing of at least 1x1 pixel is left."""
+    x0, y0, x1, y1 = region.box
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    if x0 >= width or y0 >= height or x1 <= 0 or y1 <= 0:
+        return None
+    clipped = np.column_stack([np.clip(region.polygon[:, 0], 0, width), np.clip(region.polygon[:, 1], 0, height)])
+    if np.array_equal(clipped, region.polygon):
+        return region
+    cx0, cy0, cx1, cy1 = clipped[:, 0].min(), clipped[:, 1].min(), clipped[:, 0].max(), clipped[:, 1].max()
+    if cx1 - cx0 < 1 or cy1 - cy0 < 1:
+        return None
+    return Region(clipped, region.score)
+
+
+def order_quad(points: np.ndarray) -> np.ndarray:
+    """Order four points as top-left, top-right, bottom-right, bottom-left."""
+    points = np.asarray(points, dtype=np.float32)
+    by_x = points[np.argsort(points[:, 0], kind="stable")]
+    left, right = by_x[:2], by_x[2:]
+    top_left, bottom_left = left[np.argsort(left[:, 1], kind="stable")]
+    top_right, bottom_right = right[np.argsort(right[:, 1], kind="stable")]
+    return np.array([top_left, top_right, bottom_right, bottom_left], dtype=np.float32)
+
+
+def _quad(region: Region) -> np.ndarray:
+    if len(region.polygon) == 4:
+        return order_quad(region.polygon)
+    rect = cv2.minAreaRect(region.polygon.astype(np.float32))
+    return order_quad(cv2.boxPoints(rect))
+
+
+def _is_axis_aligned(quad: np.ndarray) -> bool:
+    return bool(quad[0, 1] == quad[1, 1] and quad[2, 1] == quad[3, 1] and quad[0, 0] == quad[3, 0] and quad[1, 0] == quad[2, 0])
+
+
+def _grow_quad(quad: np.ndarray, border: float) -> np.ndarray:
+    """Move each edge of an ordered quad outwards by ``border`` pixels."""
+    along = quad[1] - quad[0]
+    across = quad[3] - quad[0]
+    along = along / max(np.linalg.norm(along), 1e-6) * border
+    across = across / max(np.linalg.norm(across), 1e-6) * border
+    return (quad + np.array([-along - across, along - across, along + across, -along + across])).astype(np.float32)
+
+
+def crop_region(image: np.ndarray, region: Region, border_width: float = 0) -> np.ndarray:
+    """Cut a region out of ``image`` (H, W, C), growing it by ``border_width`` pixels each side.
+
+    Axis-aligned boxes are sliced; rotated or perspective quads (and other polygons, via their
+    minimum-area rectangle) are rectified with a perspective warp, as PP-OCR does.
+    """
+    height, width = image.shape[:2]
+    quad = _quad(region)
+    if border_width:
+        quad = _grow_quad(quad, float(border_width))
+    if _is_axis_aligned(quad):
+        x0, y0 = max(0, int(math.floor(quad[0, 0]))), max(0, int(math.floor(quad[0, 1])))
+        x1, y1 = min(width, int(math.ceil(quad[2, 0]))), min(height, int(math.ceil(quad[2, 1])))
+        return image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+    crop_w = max(1, int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3]))))
+    crop_h = max(1, int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2]))))
+    target = np.array([[0, 0], [crop_w, 0], [crop_w, crop_h], [0, crop_h]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    return cv2.warpPerspective(image, matrix, (crop_w, crop_h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+
+
+def region_record(region: Region, width: int, height: int) -> dict:
+    """The output struct of a region: integer ``box`` clipped to the image, ``polygon``, ``score``."""
+    x0, y0, x1, y1 = region.box
+    box = [max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)), min(height, math.ceil(y1))]
+    return {"box": box, "polygon": region.polygon.astype(float).tolist(), "score": float(region.score)}

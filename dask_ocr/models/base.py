@@ -1,0 +1,37 @@
+"""What every backend provides: detectors map images to regions, recognizers map crops to text.
+
+Backends take lists of RGB ``uint8`` arrays and return plain dataclasses; they never see pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from ..geometry import Region
+
+__all__ = ["Recognition", "Detector", "Recognizer"]
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The text read from one crop and the model's confidence in it (0..1)."""
+
+    text: str
+    confidence: float
+
+
+class Detector(Protocol):
+    """Finds text regions, in the coordinates of the image it was given."""
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
+        """Regions per image, each image an ``(H, W, 3)`` RGB ``uint8`` array."""
+
+
+class Recognizer(Protocol):
+    """Reads the text of crops, batching them as it sees fit."""
+
+    def recognize(self, crops: Sequence[np.ndarray], batch_size: int) -> list[Recognition]:
+        """One :class:`Recognition` per crop, in input order."""

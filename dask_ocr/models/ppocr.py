@@ -1,0 +1,193 @@
+"""PP-OCR: DB text detection, angle classification and CTC recognition on onnxruntime.
+
+The ONNX files come from the ``rapidocr`` wheel, so the default engine works offline.  Unlike a
+plain ``RapidOCR()(image)`` loop, detection maps regions straight back to original-image pixels,
+crops are cut from the full-resolution image, and recognition takes the crops of many images at
+once in batches of one padded width (see :mod:`dask_ocr.batching`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from ..batching import padded_width, run_batched
+from ..geometry import Region
+from .base import Recognition
+from .onnx import make_session
+
+__all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "detection_size"]
+
+REC_HEIGHT = 48
+CLS_SHAPE = (48, 192)
+MAX_REC_WIDTH = 3200
+
+
+def bundled_model_path(kind: str) -> Path:
+    """Path of the ``det``, ``rec`` or ``cls`` ONNX model inside the installed ``rapidocr`` wheel."""
+    try:
+        import rapidocr
+    except ImportError:
+        raise ImportError("the 'ppocr' engine needs the rapidocr package: pip install rapidocr onnxruntime") from None
+    found = sorted((Path(rapidocr.__file__).parent / "models").glob(f"*_{kind}_*.onnx"))
+    if not found:
+        raise FileNotFoundError(f"rapidocr ships no '{kind}' ONNX model in {Path(rapidocr.__file__).parent / 'models'}")
+    return found[-1]
+
+
+def _normalise(image_rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 (H, W, 3) → BGR float32 (3, H, W) in [-1, 1], the PaddleOCR convention."""
+    return (image_rgb[:, :, ::-1].astype(np.float32).transpose(2, 0, 1) / 127.5) - 1.0
+
+
+def detection_size(height: int, width: int, limit_side_len: int = 736, max_side_len: int = 2000,
+                   min_side_len: int = 30) -> tuple[int, int]:
+    """The ``(height, width)`` detection runs at: sides within bounds, short side raised to
+    ``limit_side_len``, both multiples of 32 (as PP-OCR's own pre-processing does)."""
+    scale = min(1.0, max_side_len / max(height, width))
+    scale = max(scale, min_side_len / min(height, width)) if min(height, width) * scale < min_side_len else scale
+    short = min(height, width) * scale
+    if short < limit_side_len:
+        scale *= limit_side_len / short
+    return (max(32, int(round(int(height * scale) / 32) * 32)), max(32, int(round(int(width * scale) / 32) * 32)))
+
+
+class PPOCRDetector:
+    """DB detector: an image in, quadrilateral text regions in its own pixel coordinates out.
+
+    Parameters
+    ----------
+    model_path : path, optional
+        An ONNX DB model; default the one bundled with rapidocr.
+    threads : int
+        onnxruntime intra-op threads.
+    use_gpu : bool or None
+        See :func:`dask_ocr.models.onnx.make_session`.
+    thresh, box_thresh, unclip_ratio : float
+        DB post-processing: pixel threshold, minimum mean box score, polygon expansion.
+    limit_side_len, max_side_len : int
+        Detection resolution rule, see :func:`detection_size`.
+    """
+
+    def __init__(self, model_path=None, threads: int = 1, use_gpu: bool | None = None, thresh: float = 0.3,
+                 box_thresh: float = 0.5, unclip_ratio: float = 1.6, limit_side_len: int = 736,
+                 max_side_len: int = 2000):
+        from rapidocr.ch_ppocr_det.utils import DBPostProcess
+
+        self.session = make_session(model_path or bundled_model_path("det"), threads, use_gpu)
+        self.input_name = self.session.get_inputs()[0].name
+        self.postprocess = DBPostProcess(thresh=thresh, box_thresh=box_thresh, max_candidates=1000,
+                                         unclip_ratio=unclip_ratio, score_mode="fast", use_dilation=True)
+        self.limit_side_len, self.max_side_len = limit_side_len, max_side_len
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
+        """Regions per image (unsorted; reading order is :mod:`dask_ocr.layout`'s job)."""
+        return [self._detect_one(image) for image in images]
+
+    def _detect_one(self, image: np.ndarray) -> list[Region]:
+        height, width = image.shape[:2]
+        pad = _vertical_padding(height, width)
+        canvas = cv2.copyMakeBorder(image, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0)) if pad else image
+        det_h, det_w = detection_size(*canvas.shape[:2], self.limit_side_len, self.max_side_len)
+        resized = cv2.resize(canvas, (det_w, det_h))
+        probabilities = self.session.run(None, {self.input_name: _normalise(resized)[None]})[0]
+        quads, scores = self.postprocess(probabilities, canvas.shape[:2])
+        regions = []
+        for quad, score in zip(quads, scores):
+            polygon = np.asarray(quad, dtype=np.float64) - (0, pad)
+            polygon[:, 0] = polygon[:, 0].clip(0, width)
+            polygon[:, 1] = polygon[:, 1].clip(0, height)
+            if np.ptp(polygon[:, 1]) >= 1 and np.ptp(polygon[:, 0]) >= 1:
+                regions.append(Region(polygon, float(score)))
+        return regions
+
+
+def _vertical_padding(height: int, width: int, max_ratio: float = 8, min_height: int = 30) -> int:
+    """Rows to add above and below a very flat image (a single line) so DB sees a page-like input."""
+    if height > min_height and width / height <= max_ratio:
+        return 0
+    return int(abs(max(int(width / max_ratio), min_height) * 2 - height) / 2)
+
+
+def ctc_decode(probabilities: np.ndarray, characters: Sequence[str]) -> Recognition:
+    """Greedy CTC decoding of one ``(T, C)`` probability matrix; index 0 is the blank.
+
+    The confidence is the mean probability of the emitted characters (0 for no text).
+    """
+    best = probabilities.argmax(axis=1)
+    keep = best != 0
+    keep[1:] &= best[1:] != best[:-1]
+    if not keep.any():
+        return Recognition("", 0.0)
+    text = "".join(characters[i] for i in best[keep])
+    return Recognition(text, float(probabilities.max(axis=1)[keep].mean()))
+
+
+class PPOCRRecognizer:
+    """Angle classification + CTC text recognition over batches of crops.
+
+    Parameters
+    ----------
+    model_path, cls_model_path : path, optional
+        ONNX models; default the ones bundled with rapidocr.  ``cls_model_path=False`` disables the
+        180° angle classifier.
+    threads, use_gpu
+        As for :class:`PPOCRDetector`.
+    width_quantum, min_width : int
+        Crops are resized to height 48 and right-padded to a multiple of ``width_quantum`` (at least
+        ``min_width``); only crops of one padded width share a batch, so batching never changes text.
+    cls_thresh : float
+        Classifier confidence needed to turn a crop upside down.
+    """
+
+    def __init__(self, model_path=None, cls_model_path=None, threads: int = 1, use_gpu: bool | None = None,
+                 width_quantum: int = 64, min_width: int = 320, cls_thresh: float = 0.9):
+        self.session = make_session(model_path or bundled_model_path("rec"), threads, use_gpu)
+        self.input_name = self.session.get_inputs()[0].name
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if "character" not in metadata:
+            raise ValueError(f"{model_path} carries no 'character' metadata; not a PP-OCR CTC recognizer")
+        self.characters = ["<blank>", *metadata["character"].splitlines(), " "]
+        self.classifier = None
+        if cls_model_path is not False:
+            self.classifier = make_session(cls_model_path or bundled_model_path("cls"), threads, use_gpu)
+        self.width_quantum, self.min_width, self.cls_thresh = width_quantum, min_width, cls_thresh
+
+    def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[Recognition]:
+        """Read each crop (RGB ``uint8``); results in input order."""
+        crops = [np.rot90(crop) if crop.shape[0] >= 1.5 * crop.shape[1] else crop for crop in crops]
+        if self.classifier is not None and crops:
+            crops = self._upright(crops, batch_size)
+        widths = [padded_width(self._resized_width(c), self.width_quantum, self.min_width) for c in crops]
+        return run_batched(crops, widths, batch_size, self._recognize_batch)
+
+    @staticmethod
+    def _resized_width(crop: np.ndarray) -> int:
+        return min(MAX_REC_WIDTH, max(1, math.ceil(REC_HEIGHT * crop.shape[1] / crop.shape[0])))
+
+    def _recognize_batch(self, crops: list[np.ndarray], width: int) -> list[Recognition]:
+        batch = np.zeros((len(crops), 3, REC_HEIGHT, width), dtype=np.float32)
+        for slot, crop in zip(batch, crops):
+            resized_w = min(width, self._resized_width(crop))
+            slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)))
+        probabilities = self.session.run(None, {self.input_name: batch})[0]
+        return [ctc_decode(p, self.characters) for p in probabilities]
+
+    def _upright(self, crops: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
+        """Turn crops that the classifier finds upside down (fixed input shape: batch-independent)."""
+        height, width = CLS_SHAPE
+        name = self.classifier.get_inputs()[0].name
+        flipped = np.zeros(len(crops), dtype=bool)
+        for start in range(0, len(crops), batch_size):
+            chunk = crops[start:start + batch_size]
+            batch = np.zeros((len(chunk), 3, height, width), dtype=np.float32)
+            for slot, crop in zip(batch, chunk):
+                resized_w = min(width, math.ceil(height * crop.shape[1] / crop.shape[0]))
+                slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, height)))
+            scores = self.classifier.run(None, {name: batch})[0]
+            flipped[start:start + len(chunk)] = (scores.argmax(axis=1) == 1) & (scores.max(axis=1) > self.cls_thresh)
+        return [cv2.rotate(crop, cv2.ROTATE_180) if flip else crop for crop, flip in zip(crops, flipped)]

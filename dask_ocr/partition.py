@@ -1,0 +1,214 @@
+"""Partition functions: a pandas frame in, the same rows with OCR columns added out.
+
+These are the only functions that build output columns, and :func:`output_meta` derives the
+Dask ``meta`` from the very same column specs, so the two cannot drift apart.  Each takes a small
+frozen config (never a model object) and fetches its model through :func:`dask_ocr.runtime.get_model`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import runtime
+from .draw import draw_regions_png
+from .errors import RegionError, RowError
+from .formats import render_text
+from .geometry import Region, clip_region, crop_region, parse_region, region_record
+from .io import DEFAULT_MAX_PIXELS, decode_image
+from .layout import group_lines
+from .schema import BINARY_DTYPE, ERROR_COL, FLOAT_DTYPE, REGIONS_DTYPE, STRING_DTYPE, empty_column, make_column
+
+__all__ = ["DetectConfig", "RecognizeConfig", "DrawConfig", "detect_partition", "recognize_partition",
+           "draw_partition", "output_meta"]
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """Arguments of :func:`detect_partition`."""
+
+    image_col: str
+    output_col: str
+    model: runtime.ModelKey
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def columns(self) -> dict[str, pd.ArrowDtype]:
+        return {self.output_col: REGIONS_DTYPE, ERROR_COL: STRING_DTYPE}
+
+
+@dataclass(frozen=True)
+class RecognizeConfig:
+    """Arguments of :func:`recognize_partition` (see :meth:`dask_ocr.accessor.OcrAccessor.recognize`)."""
+
+    image_col: str
+    regions_col: str | None
+    output_col: str
+    confidence_col: str
+    model: runtime.ModelKey
+    line_tolerance: float = 15
+    border_width: float = 0
+    batch_size: int = 32
+    min_confidence: float = 0.5
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def columns(self) -> dict[str, pd.ArrowDtype]:
+        return {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE, ERROR_COL: STRING_DTYPE}
+
+
+@dataclass(frozen=True)
+class DrawConfig:
+    """Arguments of :func:`draw_partition`."""
+
+    image_col: str
+    regions_col: str
+    output_col: str
+    color: str = "red"
+    line_width: int = 2
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def columns(self) -> dict[str, pd.ArrowDtype]:
+        return {self.output_col: BINARY_DTYPE, ERROR_COL: STRING_DTYPE}
+
+
+def output_meta(meta: pd.DataFrame, config) -> pd.DataFrame:
+    """The empty frame a partition function returns for ``meta``: input columns plus outputs."""
+    return meta.assign(**{name: empty_column(dtype, meta.index) for name, dtype in config.columns().items()})
+
+
+def _previous_errors(df: pd.DataFrame) -> list:
+    if ERROR_COL not in df.columns:
+        return [None] * len(df)
+    return [None if pd.isna(e) else str(e) for e in df[ERROR_COL].tolist()]
+
+
+def _with_outputs(df: pd.DataFrame, config, values: dict[str, list]) -> pd.DataFrame:
+    return df.assign(**{name: make_column(values[name], dtype, df.index) for name, dtype in config.columns().items()})
+
+
+def _for_each_row(df: pd.DataFrame, errors: list, work: Callable[[int, Any], Any]) -> list:
+    """Apply ``work(position, image_cell)`` to rows without an error; a RowError marks only its row."""
+    results: list = [None] * len(df)
+    for position, cell in enumerate(df.iloc[:, 0].tolist()):
+        if errors[position] is not None:
+            continue
+        try:
+            results[position] = work(position, cell)
+        except RowError as exc:
+            errors[position] = str(exc)
+    return results
+
+
+def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
+    """Find text regions in every image of ``df[config.image_col]``."""
+    errors = _previous_errors(df)
+    if len(df) == 0:
+        return output_meta(df, config)
+    detector = runtime.get_model(config.model)
+
+    def detect_row(_, cell):
+        image = decode_image(cell, config.max_pixels)
+        try:
+            regions = detector.detect([image])[0]
+        except Exception as exc:  # a model failure on one odd image must not lose the partition
+            raise RowError(f"detection failed: {type(exc).__name__}: {exc}") from None
+        height, width = image.shape[:2]
+        return [region_record(r, width, height) for r in regions]
+
+    regions = _for_each_row(df[[config.image_col]], errors, detect_row)
+    return _with_outputs(df, config, {config.output_col: regions, ERROR_COL: errors})
+
+
+def _row_regions(cell, width: int, height: int) -> tuple[list[Region], str | None]:
+    """Parse and clip a regions cell; regions that fall outside the image are dropped and reported."""
+    if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)):
+        raise RegionError("regions cell is null (run detect first, or pass regions_col=None)")
+    try:
+        parsed = [parse_region(value) for value in cell]
+    except TypeError:
+        raise RegionError(f"regions cell must be a list of regions, got {type(cell).__name__}") from None
+    kept, dropped = [], []
+    for number, region in enumerate(parsed):
+        clipped = clip_region(region, width, height)
+        (kept if clipped is not None else dropped).append(clipped if clipped is not None else number)
+    note = None
+    if dropped:
+        note = (f"skipped {len(dropped)} of {len(parsed)} regions (indices {dropped[:10]}) lying outside "
+                f"the {width}x{height} image or smaller than 1 pixel")
+    return kept, note
+
+
+def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFrame:
+    """Read the text of every row, batching the crops of all rows through one recognizer."""
+    errors = _previous_errors(df)
+    if len(df) == 0:
+        return output_meta(df, config)
+    recognizer = runtime.get_model(config.model)
+    columns = [config.image_col] + ([config.regions_col] if config.regions_col else [])
+    region_cells = df[config.regions_col].tolist() if config.regions_col else None
+    notes: list = [None] * len(df)
+
+    def crop_row(position, cell):
+        image = decode_image(cell, config.max_pixels)
+        height, width = image.shape[:2]
+        if region_cells is None:
+            regions = [Region(np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64))]
+        else:
+            regions, notes[position] = _row_regions(region_cells[position], width, height)
+        return regions, [crop_region(image, r, config.border_width) for r in regions]
+
+    cropped = _for_each_row(df[columns], errors, crop_row)
+    readings = _recognize_rows(recognizer, cropped, errors, config.batch_size)
+    texts, confidences = [None] * len(df), [None] * len(df)
+    for position, row in enumerate(cropped):
+        if errors[position] is None and row is not None:
+            texts[position], confidences[position] = _page_text(row[0], readings[position], config)
+        errors[position] = errors[position] or notes[position]
+    return _with_outputs(df, config, {config.output_col: texts, config.confidence_col: confidences, ERROR_COL: errors})
+
+
+def _recognize_rows(recognizer, cropped: list, errors: list, batch_size: int) -> list:
+    """Recognise all crops of all rows in one call; if that fails, row by row to isolate the culprit."""
+    rows = [i for i, row in enumerate(cropped) if row is not None and errors[i] is None]
+    readings: list = [None] * len(cropped)
+    flat = [crop for i in rows for crop in cropped[i][1]]
+    try:
+        results = iter(recognizer.recognize(flat, batch_size))
+        for i in rows:
+            readings[i] = [next(results) for _ in cropped[i][1]]
+    except Exception:
+        for i in rows:
+            try:
+                readings[i] = recognizer.recognize(cropped[i][1], batch_size)
+            except Exception as exc:
+                errors[i] = f"recognition failed: {type(exc).__name__}: {exc}"
+    return readings
+
+
+def _page_text(regions: list[Region], readings: list, config: RecognizeConfig) -> tuple[str, float | None]:
+    """Lines in reading order and the character-weighted mean confidence of the text kept."""
+    kept = [i for i, r in enumerate(readings) if r.text.strip() and r.confidence >= config.min_confidence]
+    if not kept:
+        return "", None
+    lines = group_lines([regions[i].box for i in kept], config.line_tolerance, [regions[i].height for i in kept])
+    text = render_text([[readings[kept[j]].text.strip() for j in line] for line in lines])
+    weights = np.array([len(readings[i].text) for i in kept], dtype=np.float64)
+    confidence = float(np.average([readings[i].confidence for i in kept], weights=weights))
+    return text, confidence
+
+
+def draw_partition(df: pd.DataFrame, config: DrawConfig) -> pd.DataFrame:
+    """Render each image with its regions outlined, as PNG bytes."""
+    errors = _previous_errors(df)
+    region_cells = df[config.regions_col].tolist()
+
+    def draw_row(position, cell):
+        image = decode_image(cell, config.max_pixels)
+        height, width = image.shape[:2]
+        regions, _ = _row_regions(region_cells[position], width, height)
+        return draw_regions_png(image, regions, config.color, config.line_width)
+
+    images = _for_each_row(df[[config.image_col]], errors, draw_row)
+    return _with_outputs(df, config, {config.output_col: images, ERROR_COL: errors})

@@ -1,0 +1,32 @@
+"""Arrow types of the columns the ``ocr`` methods add (parquet-friendly by construction)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+__all__ = ["REGION_TYPE", "REGIONS_DTYPE", "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "ERROR_COL",
+           "empty_column", "make_column"]
+
+REGION_TYPE = pa.struct([
+    ("box", pa.list_(pa.int32())),
+    ("polygon", pa.list_(pa.list_(pa.float64()))),
+    ("score", pa.float64()),
+])
+REGIONS_DTYPE = pd.ArrowDtype(pa.list_(REGION_TYPE))
+STRING_DTYPE = pd.ArrowDtype(pa.string())
+BINARY_DTYPE = pd.ArrowDtype(pa.binary())
+FLOAT_DTYPE = pd.ArrowDtype(pa.float64())
+
+#: Per-row error messages; null where the row was processed.
+ERROR_COL = "ocr_error"
+
+
+def make_column(values: list, dtype: pd.ArrowDtype, index) -> pd.Series:
+    """A Series of ``values`` (``None`` = null) with an Arrow dtype, aligned to ``index``."""
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(values, type=dtype.pyarrow_dtype)), index=index)
+
+
+def empty_column(dtype: pd.ArrowDtype, index) -> pd.Series:
+    """An all-null column, for meta and for partitions with no rows."""
+    return make_column([None] * len(index), dtype, index)
