@@ -6,6 +6,7 @@ cache, while the model itself (sessions, weights) never leaves the process that 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import ModelNotFoundError
@@ -25,14 +26,21 @@ class ModelSpec:
         The backend module that builds it.
     tasks : tuple of str
         ``"detect"`` and/or ``"recognize"``.
-    options : tuple of (str, object) pairs
-        Keyword arguments for the backend constructor (kept as a tuple so the spec hashes).
+    detector_options, recognizer_options : tuple of (str, object) pairs
+        Keyword arguments for the backend constructors (tuples, so that the spec hashes).
     """
 
     name: str
     family: str
     tasks: tuple[str, ...]
-    options: tuple[tuple[str, object], ...] = field(default=())
+    detector_options: tuple[tuple[str, object], ...] = field(default=())
+    recognizer_options: tuple[tuple[str, object], ...] = field(default=())
+
+    def with_options(self, task: str, **options) -> "ModelSpec":
+        """A copy with extra constructor keyword arguments for the ``detect`` or ``recognize`` model."""
+        name = "detector_options" if task == "detect" else "recognizer_options"
+        merged = {**dict(getattr(self, name)), **options}
+        return dataclasses.replace(self, **{name: tuple(sorted(merged.items()))})
 
     def supports(self, task: str) -> bool:
         """Whether this model can ``detect`` or ``recognize``."""
@@ -70,7 +78,7 @@ def create_detector(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = No
     if spec.family == "ppocr":
         from .ppocr import PPOCRDetector
 
-        return PPOCRDetector(threads=threads, use_gpu=use_gpu, **dict(spec.options))
+        return PPOCRDetector(threads=threads, use_gpu=use_gpu, **dict(spec.detector_options))
     raise ModelNotFoundError(f"model family {spec.family!r} has no detector")
 
 
@@ -79,5 +87,5 @@ def create_recognizer(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = 
     if spec.family == "ppocr":
         from .ppocr import PPOCRRecognizer
 
-        return PPOCRRecognizer(threads=threads, use_gpu=use_gpu, **dict(spec.options))
+        return PPOCRRecognizer(threads=threads, use_gpu=use_gpu, **dict(spec.recognizer_options))
     raise ModelNotFoundError(f"model family {spec.family!r} has no recognizer")
