@@ -44,7 +44,7 @@ def decode_image(data, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     ImageDecodeError
         Empty, missing, unrecognised, truncated or oversized input.
     """
-    if data is None or (isinstance(data, float) and math.isnan(data)):
+    if _is_null(data):
         raise ImageDecodeError("image is missing (null cell)")
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageDecodeError(f"image cell must hold bytes, got {type(data).__name__}")
@@ -71,6 +71,13 @@ def decode_image(data, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     if width < 1 or height < 1:
         raise ImageDecodeError(f"image has no pixels ({width}x{height})")
     return _to_rgb(ImageOps.exif_transpose(image))
+
+
+def _is_null(value) -> bool:
+    """None, NaN, or a pandas missing-value marker (without importing pandas)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

@@ -125,6 +125,8 @@ def _row_regions(cell, width: int, height: int) -> tuple[list[Region], str | Non
     """Parse and clip a regions cell; regions that fall outside the image are dropped and reported."""
     if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)):
         raise RegionError("regions cell is null (run detect first, or pass regions_col=None)")
+    if isinstance(cell, (str, bytes, dict)):
+        raise RegionError(f"regions cell must be a list of regions, got {type(cell).__name__}")
     try:
         parsed = [parse_region(value) for value in cell]
     except TypeError:

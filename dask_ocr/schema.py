@@ -22,6 +22,26 @@ FLOAT_DTYPE = pd.ArrowDtype(pa.float64())
 ERROR_COL = "ocr_error"
 
 
+class _NestedArrowDtypeNames(pd.ArrowDtype):
+    """Lets pandas parse the names of our nested Arrow dtypes back from Parquet metadata.
+
+    pandas records ``str(dtype)`` of each column in the Parquet file and parses it on reading, but
+    it cannot parse nested Arrow type names such as ``list<item: struct<...>>[pyarrow]``; without
+    this, ``read_parquet`` of our own output fails.  Registered once, on import; it only ever
+    answers for the exact dtypes defined in this module.
+    """
+
+    @classmethod
+    def construct_from_string(cls, string):
+        for dtype in (REGIONS_DTYPE,):
+            if string == str(dtype):
+                return dtype
+        raise TypeError(f"not a dask_ocr nested dtype: {string!r}")
+
+
+pd.api.extensions.register_extension_dtype(_NestedArrowDtypeNames)
+
+
 def make_column(values: list, dtype: pd.ArrowDtype, index) -> pd.Series:
     """A Series of ``values`` (``None`` = null) with an Arrow dtype, aligned to ``index``."""
     return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(values, type=dtype.pyarrow_dtype)), index=index)

@@ -1,42 +1,15 @@
-"""Shared fixtures: the evaluation data beside the checkout, offline settings, small frames."""
+"""Shared fixtures: offline settings and pages from the evaluation data."""
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
-import pandas as pd
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import dask_ocr  # noqa: E402  (registers the accessor)
-from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE  # noqa: E402
-
-DATA = Path(os.environ.get("DASK_OCR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-
-
-def load_manifest(name: str, limit: int | None = None) -> list[dict]:
-    """Records of ``../shared/data/<name>/manifest.jsonl`` with the image bytes under ``content``."""
-    manifest = DATA / name / "manifest.jsonl"
-    if not manifest.exists():
-        pytest.skip(f"evaluation data not found at {manifest}")
-    records = [json.loads(line) for line in manifest.read_text().splitlines()[:limit]]
-    for record in records:
-        record["content"] = (DATA / name / record["image"]).read_bytes()
-    return records
-
-
-def image_frame(records: list[dict], **extra_columns) -> pd.DataFrame:
-    """A pandas frame with ``path`` and Arrow-binary ``content`` columns (plus ``extra_columns``)."""
-    frame = pd.DataFrame({
-        "path": pd.Series([r.get("image", str(i)) for i, r in enumerate(records)], dtype=STRING_DTYPE),
-        "content": pd.Series([r["content"] for r in records], dtype=BINARY_DTYPE),
-    })
-    for name, values in extra_columns.items():
-        frame[name] = values
-    return frame
+import dask_ocr  # noqa: E402,F401  (registers the accessor)
+from ocrdata import load_manifest  # noqa: E402
 
 
 @pytest.fixture(scope="session")

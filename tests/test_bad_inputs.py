@@ -70,27 +70,29 @@ def test_bad_rows_in_dask(mixed, page):
 
 def test_bad_regions(page):
     width, height = Image.open(io.BytesIO(page.content)).size
+    single = pd.DataFrame({"content": pd.Series([page.content], dtype=BINARY_DTYPE)})
+    detected = list(single.ocr.detect()["regions"].iloc[0])
     cells = [
-        [{"box": [0, 0, width, height]}],                       # fine
+        detected,                                               # fine
         [],                                                     # nothing to read: empty text, no error
         None,                                                   # null cell
         [{"box": [5, 5, 1, 1]}],                                # inverted box
         [{"polygon": [[0, 0], [float("nan"), 1], [2, 2]]}],     # NaN coordinates
-        [{"box": [width + 10, 0, width + 50, 40]}, {"box": [0, 0, width, height]}],  # one outside the image
+        [{"box": [width + 10, 0, width + 50, 40]}, *detected],  # one outside the image
         [{"box": [10, 10, 10, 50]}],                            # zero width
         "not a list",
     ]
     frame = pd.DataFrame({"content": pd.Series([page.content] * len(cells), dtype=BINARY_DTYPE), "regions": cells})
     out = frame.ocr.recognize()
     errors, texts = out["ocr_error"].tolist(), out["text"].tolist()
-    assert errors[0] is None and cer(page.text, texts[0]) <= 0.05
-    assert errors[1] is None and texts[1] == ""
-    assert "null" in errors[2] and texts[2] is None
-    assert "x0 <= x1" in errors[3] and texts[3] is None
+    assert pd.isna(errors[0]) and cer(page.text, texts[0]) <= 0.05
+    assert pd.isna(errors[1]) and texts[1] == ""
+    assert "null" in errors[2] and pd.isna(texts[2])
+    assert "x0 <= x1" in errors[3] and pd.isna(texts[3])
     assert "finite" in errors[4]
-    assert "skipped 1 of 2 regions" in errors[5] and texts[5] == texts[0]
+    assert f"skipped 1 of {len(detected) + 1} regions" in errors[5] and texts[5] == texts[0]
     assert "skipped 1 of 1" in errors[6] and texts[6] == ""
-    assert errors[7] is not None and texts[7] is None
+    assert "must be a list" in errors[7] and pd.isna(texts[7])
 
 
 def test_errors_from_detect_pass_through_recognize(mixed):

@@ -14,7 +14,7 @@ import dask_ocr
 from dask_ocr.metrics import bag_of_words, cer
 from dask_ocr.samples import make_sample_pages
 
-from .conftest import image_frame, load_manifest
+from ocrdata import image_frame
 
 
 def ocr_pages(frame: pd.DataFrame, **kwargs) -> pd.DataFrame:

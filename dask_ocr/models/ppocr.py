@@ -46,13 +46,19 @@ def _normalise(image_rgb: np.ndarray) -> np.ndarray:
 
 def detection_size(height: int, width: int, limit_side_len: int = 736, max_side_len: int = 2000,
                    min_side_len: int = 30) -> tuple[int, int]:
-    """The ``(height, width)`` detection runs at: sides within bounds, short side raised to
-    ``limit_side_len``, both multiples of 32 (as PP-OCR's own pre-processing does)."""
-    scale = min(1.0, max_side_len / max(height, width))
-    scale = max(scale, min_side_len / min(height, width)) if min(height, width) * scale < min_side_len else scale
-    short = min(height, width) * scale
-    if short < limit_side_len:
-        scale *= limit_side_len / short
+    """The ``(height, width)`` detection runs at, both multiples of 32.
+
+    As PP-OCR's own pre-processing: sides first brought within ``min_side_len..max_side_len``, then
+    the short side raised to ``limit_side_len``.  Unlike it, the long side never exceeds twice
+    ``max_side_len``, so extreme aspect ratios (a 1-pixel-wide strip) cannot explode the input.
+    """
+    short, long = min(height, width), max(height, width)
+    scale = min(1.0, max_side_len / long)
+    if short * scale < min_side_len:
+        scale = min_side_len / short
+    if short * scale < limit_side_len:
+        scale = limit_side_len / short
+    scale = min(scale, 2 * max_side_len / long)
     return (max(32, int(round(int(height * scale) / 32) * 32)), max(32, int(round(int(width * scale) / 32) * 32)))
 
 
@@ -128,24 +134,33 @@ def ctc_decode(probabilities: np.ndarray, characters: Sequence[str]) -> Recognit
 
 
 class PPOCRRecognizer:
-    """Angle classification + CTC text recognition over batches of crops.
+    """CTC text recognition over batches of crops, with optional 180° angle classification.
 
     Parameters
     ----------
     model_path, cls_model_path : path, optional
-        ONNX models; default the ones bundled with rapidocr.  ``cls_model_path=False`` disables the
-        180° angle classifier.
+        ONNX models; default the ones bundled with rapidocr.
     threads, use_gpu
         As for :class:`PPOCRDetector`.
+    use_angle_cls : bool
+        Run PP-OCR's 180° classifier and turn crops it finds upside down.  Off by default: on
+        upright documents it flips more good crops than it fixes (SROIE line crops: CER 3.0 %
+        with it, 2.8 % without).
     width_quantum, min_width : int
         Crops are resized to height 48 and right-padded to a multiple of ``width_quantum`` (at least
         ``min_width``); only crops of one padded width share a batch, so batching never changes text.
     cls_thresh : float
         Classifier confidence needed to turn a crop upside down.
+
+    Notes
+    -----
+    A crop at least 1.5 times taller than wide is either vertical text or a short word of one or
+    two characters; both the crop and its 90°-rotated copy are read and the more confident
+    reading wins.
     """
 
     def __init__(self, model_path=None, cls_model_path=None, threads: int = 1, use_gpu: bool | None = None,
-                 width_quantum: int = 64, min_width: int = 320, cls_thresh: float = 0.9):
+                 use_angle_cls: bool = False, width_quantum: int = 64, min_width: int = 64, cls_thresh: float = 0.9):
         self.session = make_session(model_path or bundled_model_path("rec"), threads, use_gpu)
         self.input_name = self.session.get_inputs()[0].name
         metadata = self.session.get_modelmeta().custom_metadata_map
@@ -153,18 +168,24 @@ class PPOCRRecognizer:
             raise ValueError(f"{model_path} carries no 'character' metadata; not a PP-OCR CTC recognizer")
         self.characters = ["<blank>", *metadata["character"].splitlines(), " "]
         self.classifier = None
-        if cls_model_path is not False:
+        if use_angle_cls:
             self.classifier = make_session(cls_model_path or bundled_model_path("cls"), threads, use_gpu)
         self.width_quantum, self.min_width, self.cls_thresh = width_quantum, min_width, cls_thresh
 
     def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[Recognition]:
         """Read each crop (RGB ``uint8``); results in input order."""
-        crops = [np.rot90(crop) if crop.shape[0] >= 1.5 * crop.shape[1] else crop for crop in crops]
-        if self.classifier is not None and crops:
-            crops = self._upright(crops, batch_size)
-        widths = [padded_width(self._resized_width(c), self.width_quantum, self.min_width) for c in crops]
-        return run_batched(crops, widths, batch_size, self._recognize_batch)
-
+        crops = list(crops)
+        tall = [i for i, crop in enumerate(crops) if crop.shape[0] >= 1.5 * crop.shape[1]]
+        candidates = crops + [np.rot90(crops[i]) for i in tall]
+        if self.classifier is not None and candidates:
+            candidates = self._upright(candidates, batch_size)
+        widths = [padded_width(self._resized_width(c), self.width_quantum, self.min_width) for c in candidates]
+        readings = run_batched(candidates, widths, batch_size, self._recognize_batch)
+        for offset, index in enumerate(tall):
+            rotated = readings[len(crops) + offset]
+            if rotated.confidence > readings[index].confidence:
+                readings[index] = rotated
+        return readings[:len(crops)]
     @staticmethod
     def _resized_width(crop: np.ndarray) -> int:
         return min(MAX_REC_WIDTH, max(1, math.ceil(REC_HEIGHT * crop.shape[1] / crop.shape[0])))

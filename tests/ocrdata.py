@@ -1,0 +1,36 @@
+"""Evaluation data beside the checkout (../shared/data) and small frames built from it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
+
+DATA = Path(os.environ.get("DASK_OCR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def load_manifest(name: str, limit: int | None = None) -> list[dict]:
+    """Records of ``../shared/data/<name>/manifest.jsonl`` with the image bytes under ``content``."""
+    manifest = DATA / name / "manifest.jsonl"
+    if not manifest.exists():
+        pytest.skip(f"evaluation data not found at {manifest}")
+    records = [json.loads(line) for line in manifest.read_text().splitlines()[:limit]]
+    for record in records:
+        record["content"] = (DATA / name / record["image"]).read_bytes()
+    return records
+
+
+def image_frame(records: list[dict], **extra_columns) -> pd.DataFrame:
+    """A pandas frame with ``path`` and Arrow-binary ``content`` columns (plus ``extra_columns``)."""
+    frame = pd.DataFrame({
+        "path": pd.Series([r.get("image", str(i)) for i, r in enumerate(records)], dtype=STRING_DTYPE),
+        "content": pd.Series([r["content"] for r in records], dtype=BINARY_DTYPE),
+    })
+    for name, values in extra_columns.items():
+        frame[name] = values
+    return frame
