@@ -34,7 +34,7 @@ def main() -> None:
     import dask.dataframe as dd
     import pandas as pd
 
-    import dask_ocr  # noqa: F401
+    import dask_ocr
     from dask_ocr.metrics import bag_of_words, cer
     from dask_ocr.samples import make_sample_pages
     from dask_ocr.schema import BINARY_DTYPE
@@ -46,7 +46,10 @@ def main() -> None:
         ddf = dd.from_pandas(df, npartitions=max(1, min(len(df), 12)))
         if kwargs.pop("detect", True):
             ddf = ddf.ocr.detect()
-        return [t or "" for t in ddf.ocr.recognize(**kwargs)["text"].compute().tolist()]
+        out = ddf.ocr.recognize(**kwargs)[["text", "ocr_error"]].compute()
+        for error in out["ocr_error"].dropna().unique()[:5]:
+            print(f"  ocr_error ({(out['ocr_error'] == error).sum()} rows): {error}", flush=True)
+        return out["text"].fillna("").tolist()
 
     rows, payload = [], {}
     with dask.config.set(scheduler="threads"):
@@ -58,9 +61,10 @@ def main() -> None:
             payload[f"{name}_pages"] = scores.__dict__
             rows.append((f"{name.upper()} pages ({len(records)})", "word F1", f"{scores.f1:.3f}",
                          f"P {scores.precision:.3f} / R {scores.recall:.3f}"))
+            print(rows[-1], flush=True)
         boxes = [[{"box": region["box"]} for region in r["regions"]] for r in sroie]
         per_line = frame([r["content"] for r in sroie for _ in r["regions"]],
-                         regions=[[box] for page in boxes for box in page])
+                         regions=pd.Series([[box] for page in boxes for box in page], dtype=dask_ocr.REGIONS_DTYPE))
         references = [region["text"] for r in sroie for region in r["regions"]]
         line_cer = cer(references, run(per_line, detect=False, border_width=4), ignore_case=True)
         crops, crop_texts = line_crops(sroie)

@@ -12,10 +12,11 @@ from .display import display_images
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
 from .io import decode_image, read_images
 from .models.registry import available_models
+from .schema import REGIONS_DTYPE
 
 __all__ = [
     "read_images", "decode_image", "detect", "recognize", "draw_regions", "display_images",
-    "available_models", "RowError", "ImageDecodeError", "RegionError", "ModelNotFoundError",
+    "available_models", "REGIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError", "ModelNotFoundError",
 ]
 
 try:

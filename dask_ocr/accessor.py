@@ -32,6 +32,18 @@ def _require_columns(df, *names):
         raise KeyError(f"column(s) {missing} not found; the frame has {list(df.columns)}")
 
 
+def _check_regions_dtype(df, regions_col: str | None) -> None:
+    """Catch a regions column that Dask turned into strings (its ``dataframe.convert-string``)."""
+    if regions_col is None:
+        return
+    dtype = df[regions_col].dtype
+    if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, pd.ArrowDtype) and "string" in str(dtype.pyarrow_dtype)):
+        raise TypeError(
+            f"regions column {regions_col!r} holds strings, not lists of regions. Dask converts object "
+            "columns of a pandas frame to strings; build the column with dtype=dask_ocr.REGIONS_DTYPE, "
+            "e.g. pd.Series(cells, dtype=dask_ocr.REGIONS_DTYPE), before dd.from_pandas")
+
+
 def _model_key(df, model, task: str, task_parallelism: int | None, use_gpu: bool | None) -> ModelKey:
     if task_parallelism is not None and task_parallelism < 1:
         raise ValueError(f"task_parallelism must be >= 1, got {task_parallelism}")
@@ -126,6 +138,7 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         Rows that failed earlier (non-null ``ocr_error``) are passed through with null outputs.
     """
     _require_columns(df, image_col, regions_col)
+    _check_regions_dtype(df, regions_col)
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
     if batch_size < 1:
@@ -157,6 +170,7 @@ def draw_regions(df, image_col: str = "content", regions_col: str = "regions",
         Outline width in pixels.
     """
     _require_columns(df, image_col, regions_col)
+    _check_regions_dtype(df, regions_col)
     config = part.DrawConfig(image_col, regions_col, output_col, color, int(line_width), max_pixels)
     return _apply(df, part.draw_partition, config, image_col, regions_col)
 

@@ -101,7 +101,9 @@ def test_errors_from_detect_pass_through_recognize(mixed):
 
 
 def test_argument_errors_are_raised_eagerly(mixed):
-    ddf = dd.from_pandas(mixed, npartitions=2)
+    ddf = dd.from_pandas(mixed.assign(regions=[[[0, 0, 5, 5]]] * len(mixed)), npartitions=2)
+    with pytest.raises(TypeError, match="REGIONS_DTYPE"):  # dask turned the list column into strings
+        ddf.ocr.recognize()
     with pytest.raises(KeyError, match="nope"):
         ddf.ocr.detect(image_col="nope")
     with pytest.raises(dask_ocr.ModelNotFoundError, match="available: ppocr"):

@@ -1,0 +1,40 @@
+import json
+
+import pandas as pd
+
+from dask_ocr.cli import main
+from dask_ocr.metrics import cer
+from dask_ocr.samples import make_sample_pages
+
+
+def write_pages(folder, count=3, seed=7):
+    pages = make_sample_pages(count, seed=seed)
+    for page in pages:
+        (folder / page.name).write_bytes(page.content)
+    (folder / "broken.jpg").write_bytes(b"not really a jpeg")
+    return {page.name: page.text for page in pages}
+
+
+def test_run_to_parquet_and_jsonl(tmp_path, capsys):
+    truth = write_pages(tmp_path)
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "out.parquet"), "--files-per-partition", "2"]) == 0
+    assert "100%" in capsys.readouterr().err  # the progress bar ran to completion
+    table = pd.read_parquet(tmp_path / "out.parquet")
+    assert sorted(table.columns) == sorted(["path", "regions", "text", "text_confidence", "ocr_error"])
+    assert len(table) == 4
+    broken = table[table["path"].str.endswith("broken.jpg")]
+    assert broken["text"].isna().all() and broken["ocr_error"].str.contains("not a recognised").all()
+    good = table[~table["path"].str.endswith("broken.jpg")]
+    names = [p.rsplit("/", 1)[-1] for p in good["path"]]
+    assert cer([truth[n] for n in names], good["text"].tolist()) <= 0.02
+
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "out.jsonl")]) == 0
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["path"] for r in records] == table["path"].tolist()
+    assert [r["text"] for r in records] == [None if pd.isna(t) else t for t in table["text"]]
+
+
+def test_demo_reports_cer(capsys):
+    assert main(["demo", "--pages", "2"]) == 0
+    output = capsys.readouterr().out
+    assert "overall CER" in output and "INVOICE NO" in output
