@@ -12,7 +12,7 @@ install:
 	$(PIP) install --quiet -e ".[dev]"
 
 demo: install
-	dask-ocr demo
+	$(PYTHON) -m dask_ocr demo
 
 test: install
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest

@@ -8,7 +8,8 @@ is the same whichever other crops share the partition, whatever the partitioning
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 

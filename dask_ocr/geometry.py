@@ -132,7 +132,9 @@ def _quad(region: Region) -> np.ndarray:
 
 
 def _is_axis_aligned(quad: np.ndarray) -> bool:
-    return bool(quad[0, 1] == quad[1, 1] and quad[2, 1] == quad[3, 1] and quad[0, 0] == quad[3, 0] and quad[1, 0] == quad[2, 0])
+    horizontal = quad[0, 1] == quad[1, 1] and quad[2, 1] == quad[3, 1]
+    vertical = quad[0, 0] == quad[3, 0] and quad[1, 0] == quad[2, 0]
+    return bool(horizontal and vertical)
 
 
 def _grow_quad(quad: np.ndarray, border: float) -> np.ndarray:
@@ -148,16 +150,22 @@ def crop_region(image: np.ndarray, region: Region, border_width: float = 0) -> n
     """Cut a region out of ``image`` (H, W, C), growing it by ``border_width`` pixels each side.
 
     Axis-aligned boxes are sliced; rotated or perspective quads (and other polygons, via their
-    minimum-area rectangle) are rectified with a perspective warp, as PP-OCR does.
+    minimum-area rectangle) are rectified with a perspective warp, as PP-OCR does.  Where the grown
+    region reaches past the image, the edge pixels are repeated, so a region at the page edge (or
+    a whole line image) still gets its margin.
     """
     height, width = image.shape[:2]
     quad = _quad(region)
     if border_width:
         quad = _grow_quad(quad, float(border_width))
     if _is_axis_aligned(quad):
-        x0, y0 = max(0, int(math.floor(quad[0, 0]))), max(0, int(math.floor(quad[0, 1])))
-        x1, y1 = min(width, int(math.ceil(quad[2, 0]))), min(height, int(math.ceil(quad[2, 1])))
-        return image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+        x0, y0 = int(math.floor(quad[0, 0])), int(math.floor(quad[0, 1]))
+        x1, y1 = max(int(math.ceil(quad[2, 0])), x0 + 1), max(int(math.ceil(quad[2, 1])), y0 + 1)
+        inside = image[max(0, y0):min(height, y1), max(0, x0):min(width, x1)]
+        outside = (max(0, -y0), max(0, y1 - height), max(0, -x0), max(0, x1 - width))
+        if any(outside) and inside.size:
+            return cv2.copyMakeBorder(np.ascontiguousarray(inside), *outside, cv2.BORDER_REPLICATE)
+        return inside
     crop_w = max(1, int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3]))))
     crop_h = max(1, int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2]))))
     target = np.array([[0, 0], [crop_w, 0], [crop_w, crop_h], [0, crop_h]], dtype=np.float32)

@@ -11,7 +11,7 @@ import io
 import math
 import os
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -63,7 +63,8 @@ def decode_image(data, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     except ImageDecodeError:
         raise
     except UnidentifiedImageError:
-        raise ImageDecodeError(f"not a recognised image format ({len(data)} bytes, starting {bytes(data[:8])!r})") from None
+        raise ImageDecodeError(
+            f"not a recognised image format ({len(data)} bytes, starting {bytes(data[:8])!r})") from None
     except Image.DecompressionBombError as exc:
         raise ImageDecodeError(f"image refused as a decompression bomb: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:

@@ -8,12 +8,12 @@ before comparison, as DESIGN §7 prescribes; ``ignore_case=True`` compares case-
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
 
 __all__ = ["normalize_text", "edit_distance", "cer", "wer", "bag_of_words", "WordScores"]
 
-Texts = Union[str, Sequence[str]]
+Texts = str | Sequence[str]
 
 
 def normalize_text(text: str | None, ignore_case: bool = False) -> str:

@@ -7,8 +7,9 @@ frozen config (never a model object) and fetches its model through :func:`dask_o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -47,7 +47,8 @@ def _sentence(rng: random.Random, words: int) -> str:
 
 
 def _receipt_lines(rng: random.Random) -> list[str]:
-    lines = [f"INVOICE NO: {rng.randint(10000, 99999)}", f"Date: {rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/20{rng.randint(18, 26)}"]
+    date = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/20{rng.randint(18, 26)}"
+    lines = [f"INVOICE NO: {rng.randint(10000, 99999)}", f"Date: {date}"]
     total = 0.0
     for item in rng.sample(_ITEMS, 5):
         qty, price = rng.randint(1, 9), rng.randint(100, 9999) / 100
@@ -58,7 +59,8 @@ def _receipt_lines(rng: random.Random) -> list[str]:
 
 
 def _letter_lines(rng: random.Random) -> list[str]:
-    return [f"Reference {rng.choice(_WORDS).upper()}-{rng.randint(100, 999)}"] + [_sentence(rng, rng.randint(4, 7)) for _ in range(8)]
+    reference = f"Reference {rng.choice(_WORDS).upper()}-{rng.randint(100, 999)}"
+    return [reference] + [_sentence(rng, rng.randint(4, 7)) for _ in range(8)]
 
 
 def _render(lines: list[str], rng: random.Random, font_size: int) -> bytes:
@@ -70,7 +72,8 @@ def _render(lines: list[str], rng: random.Random, font_size: int) -> bytes:
         pen.text((60 + rng.randint(0, 20), 40 + number * spacing), line, fill=rng.randint(10, 50), font=font)
     page = page.rotate(rng.uniform(-1.0, 1.0), resample=Image.BICUBIC, expand=True, fillcolor=250)
     page = page.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.7)))
-    pixels = np.asarray(page, dtype=np.float32) + np.random.default_rng(rng.randint(0, 2**31)).normal(0, 6, page.size[::-1])
+    noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, 6, page.size[::-1])
+    pixels = np.asarray(page, dtype=np.float32) + noise
     buffer = io.BytesIO()
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB").save(buffer, format="JPEG", quality=88)
     return buffer.getvalue()

@@ -9,6 +9,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import dask_ocr  # noqa: E402,F401  (registers the accessor)
+
 from ocrdata import load_manifest  # noqa: E402
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _common import line_crops  # noqa: E402,F401  (one definition, shared with the benchmarks)
 
 DATA = Path(os.environ.get("DASK_OCR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

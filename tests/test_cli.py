@@ -17,7 +17,8 @@ def write_pages(folder, count=3, seed=7):
 
 def test_run_to_parquet_and_jsonl(tmp_path, capsys):
     truth = write_pages(tmp_path)
-    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "out.parquet"), "--files-per-partition", "2"]) == 0
+    output = str(tmp_path / "out.parquet")
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--files-per-partition", "2"]) == 0
     assert "100%" in capsys.readouterr().err  # the progress bar ran to completion
     table = pd.read_parquet(tmp_path / "out.parquet")
     assert sorted(table.columns) == sorted(["path", "regions", "text", "text_confidence", "ocr_error"])

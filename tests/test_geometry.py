@@ -30,12 +30,16 @@ def test_clip_region():
     assert clip_region(parse_region([3, 3, 3, 9]), 10, 10) is None
 
 
-def test_crop_axis_aligned_with_border_is_clipped():
+def test_crop_axis_aligned_with_border_repeats_edges_past_the_image():
     image = np.arange(20 * 30 * 3, dtype=np.uint8).reshape(20, 30, 3)
     crop = crop_region(image, parse_region([5, 4, 15, 10]))
     assert np.array_equal(crop, image[4:10, 5:15])
+    assert np.array_equal(crop_region(image, parse_region([5, 4, 15, 10]), border_width=2), image[2:12, 3:17])
     grown = crop_region(image, parse_region([1, 1, 15, 10]), border_width=3)
-    assert np.array_equal(grown, image[0:13, 0:18])
+    assert grown.shape == (15, 20, 3)
+    assert np.array_equal(grown[2:, 2:], image[0:13, 0:18])          # inside: the image itself
+    assert np.array_equal(grown[0, 2:], image[0, 0:18])              # above: the top row repeated
+    assert np.array_equal(grown[2:, 0], image[0:13, 0])              # left: the first column repeated
 
 
 def test_crop_rotated_quad_is_rectified():

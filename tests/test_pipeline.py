@@ -14,23 +14,19 @@ import dask_ocr
 from dask_ocr.metrics import bag_of_words, cer
 from dask_ocr.samples import make_sample_pages
 
-from ocrdata import image_frame
+from ocrdata import image_frame, line_crops, load_manifest
+
+# Accuracy floors on dev-split subsets (the early SROIE receipts are harder than the split's average).
+# Measured with this code on a 2-core CPU: SROIE 6 pages F1 0.862, FUNSD 4 pages F1 0.805, SROIE line
+# crops of 15 pages CER 3.30 %, manifest boxes of 6 pages CER 4.92 %; full-split figures: README.
+SROIE_PAGES_F1 = 0.84
+FUNSD_PAGES_F1 = 0.78
+LINE_CROPS_CER = 0.036
+LINE_REGIONS_CER = 0.056
 
 
 def ocr_pages(frame: pd.DataFrame, **kwargs) -> pd.DataFrame:
     return frame.ocr.detect().ocr.recognize(**kwargs)
-
-
-def line_crops(records: list[dict]) -> tuple[list[bytes], list[str]]:
-    crops, texts = [], []
-    for record in records:
-        page = Image.open(io.BytesIO(record["content"])).convert("RGB")
-        for region in record["regions"]:
-            buffer = io.BytesIO()
-            page.crop(tuple(region["box"])).save(buffer, format="PNG")
-            crops.append(buffer.getvalue())
-            texts.append(region["text"])
-    return crops, texts
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +37,7 @@ def sroie_result(sroie_pages):
 
 def test_sroie_pages_word_f1(sroie_pages, sroie_result):
     scores = bag_of_words([r["text"] for r in sroie_pages], sroie_result["text"].tolist(), ignore_case=True)
-    assert scores.f1 >= 0.84, scores
+    assert scores.f1 >= SROIE_PAGES_F1, scores
     assert sroie_result["ocr_error"].isna().all()
     assert sroie_result["text_confidence"].between(0.5, 1.0).all()
 
@@ -55,24 +51,27 @@ def test_sroie_regions_are_in_original_pixels(sroie_pages, sroie_result):
             assert len(region["polygon"]) == 4 and 0.5 <= region["score"] <= 1.0
 
 
-def test_sroie_line_crops_cer(sroie_pages):
-    crops, texts = line_crops(sroie_pages[:3])
+def test_sroie_line_crops_cer():
+    crops, texts = line_crops(load_manifest("sroie", 15))
     frame = pd.DataFrame({"content": pd.Series(crops, dtype=dask_ocr.schema.BINARY_DTYPE)})
-    out = frame.ocr.recognize(regions_col=None)
-    assert cer(texts, [t or "" for t in out["text"]], ignore_case=True) <= 0.03
+    out = frame.ocr.recognize(regions_col=None, border_width=4)
+    assert cer(texts, out["text"].tolist(), ignore_case=True) <= LINE_CROPS_CER
 
 
 def test_manifest_boxes_as_regions_column(sroie_pages):
-    records = sroie_pages[:2]
-    regions = [[{"box": r["box"]} for r in record["regions"]] for record in records]
-    out = image_frame(records, regions=regions).ocr.recognize(regions_col="regions", line_tolerance=0)
-    assert cer([r["text"] for r in records], out["text"].tolist(), ignore_case=True) <= 0.08
+    lines = [(record["content"], region) for record in sroie_pages for region in record["regions"]]
+    frame = pd.DataFrame({
+        "content": pd.Series([content for content, _ in lines], dtype=dask_ocr.schema.BINARY_DTYPE),
+        "regions": pd.Series([[{"box": region["box"]}] for _, region in lines], dtype=dask_ocr.REGIONS_DTYPE),
+    })
+    out = dd.from_pandas(frame, npartitions=2).ocr.recognize(border_width=4).compute()
+    assert cer([region["text"] for _, region in lines], out["text"].tolist(), ignore_case=True) <= LINE_REGIONS_CER
 
 
 def test_funsd_pages_word_f1(funsd_pages):
     out = ocr_pages(image_frame(funsd_pages))
     scores = bag_of_words([r["text"] for r in funsd_pages], out["text"].tolist())
-    assert scores.f1 >= 0.74, scores
+    assert scores.f1 >= FUNSD_PAGES_F1, scores
 
 
 def test_generated_pages_cer():

@@ -5,8 +5,9 @@ Backends take lists of RGB ``uint8`` arrays and return plain dataclasses; they n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 

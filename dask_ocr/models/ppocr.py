@@ -9,8 +9,8 @@ once in batches of one padded width (see :mod:`dask_ocr.batching`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np

@@ -36,7 +36,7 @@ class ModelSpec:
     detector_options: tuple[tuple[str, object], ...] = field(default=())
     recognizer_options: tuple[tuple[str, object], ...] = field(default=())
 
-    def with_options(self, task: str, **options) -> "ModelSpec":
+    def with_options(self, task: str, **options) -> ModelSpec:
         """A copy with extra constructor keyword arguments for the ``detect`` or ``recognize`` model."""
         name = "detector_options" if task == "detect" else "recognizer_options"
         merged = {**dict(getattr(self, name)), **options}
