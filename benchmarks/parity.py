@@ -70,8 +70,10 @@ def main() -> None:
         crops, crop_texts = line_crops(sroie)
         crop_cer = cer(crop_texts, run(frame(crops), detect=False, regions_col=None, border_width=4), ignore_case=True)
         payload.update(sroie_lines_regions_cer=line_cer, sroie_lines_crops_cer=crop_cer, sroie_lines=len(references))
-        rows.append((f"SROIE lines ({len(references)}), manifest boxes as regions, border 4", "CER", f"{line_cer:.2%}", ""))
-        rows.append((f"SROIE lines ({len(crop_texts)}), cropped, regions_col=None, border 4", "CER", f"{crop_cer:.2%}", ""))
+        rows.append((f"SROIE lines ({len(references)}), manifest boxes as regions, border 4", "CER",
+                     f"{line_cer:.2%}", ""))
+        rows.append((f"SROIE lines ({len(crop_texts)}), cropped, regions_col=None, border 4", "CER",
+                     f"{crop_cer:.2%}", ""))
         pages = make_sample_pages(8, seed=0)
         demo_cer = cer([p.text for p in pages], run(frame([p.content for p in pages])))
         payload["demo_cer"] = demo_cer

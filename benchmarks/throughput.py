@@ -82,9 +82,10 @@ def main() -> None:
     with dask.config.set(scheduler="threads", num_workers=cores):
         dd.from_pandas(page_frame.head(2), npartitions=1).ocr.detect().ocr.recognize().compute()  # warm-up: load models
         results = {}
-        for name, function, count in [("raw_lines", raw_lines, len(crops)), ("raw_batched_lines", raw_batched_lines, len(crops)),
-                                      ("ours_lines", ours_lines, len(crops)),
-                                      ("raw_pages", raw_pages, len(records)), ("ours_pages", ours_pages, len(records))]:
+        variants = [("raw_lines", raw_lines, len(crops)), ("raw_batched_lines", raw_batched_lines, len(crops)),
+                    ("ours_lines", ours_lines, len(crops)),
+                    ("raw_pages", raw_pages, len(records)), ("ours_pages", ours_pages, len(records))]
+        for name, function, count in variants:
             times, output = timed(function, args.repeats)
             results[name] = {"items": count, "times_s": times, "median_s": median(times),
                              "per_s": count / median(times), "output": output}
@@ -103,7 +104,7 @@ def main() -> None:
     page_ratio = results["ours_pages"]["per_s"] / results["raw_pages"]["per_s"]
     rows = [
         ("SROIE line crops", "raw `RapidOCR()(crop, use_det=False)` loop", results["raw_lines"], "cer"),
-        ("SROIE line crops", "raw RapidOCR `TextRecognizer` on the whole list (batch 6)", results["raw_batched_lines"], "cer"),
+        ("SROIE line crops", "raw RapidOCR `TextRecognizer`, one list (batch 6)", results["raw_batched_lines"], "cer"),
         ("SROIE line crops", "dask_ocr `recognize(regions_col=None)`, Dask", results["ours_lines"], "cer"),
         ("SROIE pages", "raw `RapidOCR()(image)` loop", results["raw_pages"], "word_f1"),
         ("SROIE pages", "dask_ocr `detect` + `recognize`, Dask", results["ours_pages"], "word_f1"),
@@ -111,10 +112,12 @@ def main() -> None:
     lines = ["| workload | variant | items | median s | items/s | accuracy |", "|---|---|---|---|---|---|"]
     for workload, variant, value, metric in rows:
         accuracy = f"CER {value[metric]:.2%}" if metric == "cer" else f"word F1 {value[metric]:.3f}"
-        lines.append(f"| {workload} | {variant} | {value['items']} | {value['median_s']:.2f} | {value['per_s']:.2f} | {accuracy} |")
+        lines.append(f"| {workload} | {variant} | {value['items']} | {value['median_s']:.2f} | "
+                     f"{value['per_s']:.2f} | {accuracy} |")
     lines += ["", f"Ratio dask_ocr / raw loop: line crops **{line_ratio:.2f}x** (target >= 0.9), "
                   f"pages **{page_ratio:.2f}x** (target >= 1.0); medians of {args.repeats} runs, {cores} cores."]
-    write_results("throughput", {"results": results, "ratios": {"lines": line_ratio, "pages": page_ratio}}, "\n".join(lines))
+    ratios = {"lines": line_ratio, "pages": page_ratio}
+    write_results("throughput", {"results": results, "ratios": ratios}, "\n".join(lines))
 
 
 if __name__ == "__main__":
