@@ -26,18 +26,31 @@ def _is_dask(df) -> bool:
     return not isinstance(df, pd.DataFrame)
 
 
-def _require_columns(df, *names):
-    missing = [n for n in names if n is not None and n not in df.columns]
+def _require_columns(df, image_col: str, regions_col: str | None = None):
+    missing = [n for n in (image_col, regions_col) if n is not None and n not in df.columns]
     if missing:
         raise KeyError(f"column(s) {missing} not found; the frame has {list(df.columns)}")
+    _check_image_dtype(df, image_col)
+    _check_regions_dtype(df, regions_col)
+
+
+def _is_text_dtype(dtype) -> bool:
+    if isinstance(dtype, pd.ArrowDtype):
+        return "string" in str(dtype.pyarrow_dtype)
+    return isinstance(dtype, pd.StringDtype)
+
+
+def _check_image_dtype(df, image_col: str) -> None:
+    """Image bytes must stay bytes: Dask turns object columns into (broken) strings."""
+    if _is_text_dtype(df[image_col].dtype):
+        raise TypeError(
+            f"image column {image_col!r} holds strings, not bytes. Keep image bytes in an Arrow binary column: "
+            "pd.Series(data, dtype=pd.ArrowDtype(pa.binary())) before dd.from_pandas, or use dask_ocr.read_images")
 
 
 def _check_regions_dtype(df, regions_col: str | None) -> None:
     """Catch a regions column that Dask turned into strings (its ``dataframe.convert-string``)."""
-    if regions_col is None:
-        return
-    dtype = df[regions_col].dtype
-    if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, pd.ArrowDtype) and "string" in str(dtype.pyarrow_dtype)):
+    if regions_col is not None and _is_text_dtype(df[regions_col].dtype):
         raise TypeError(
             f"regions column {regions_col!r} holds strings, not lists of regions. Dask converts object "
             "columns of a pandas frame to strings; build the column with dtype=dask_ocr.REGIONS_DTYPE, "
@@ -138,7 +151,6 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         Rows that failed earlier (non-null ``ocr_error``) are passed through with null outputs.
     """
     _require_columns(df, image_col, regions_col)
-    _check_regions_dtype(df, regions_col)
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
     if batch_size < 1:
@@ -170,7 +182,6 @@ def draw_regions(df, image_col: str = "content", regions_col: str = "regions",
         Outline width in pixels.
     """
     _require_columns(df, image_col, regions_col)
-    _check_regions_dtype(df, regions_col)
     config = part.DrawConfig(image_col, regions_col, output_col, color, int(line_width), max_pixels)
     return _apply(df, part.draw_partition, config, image_col, regions_col)
 

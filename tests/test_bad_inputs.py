@@ -104,6 +104,8 @@ def test_argument_errors_are_raised_eagerly(mixed):
     ddf = dd.from_pandas(mixed.assign(regions=[[[0, 0, 5, 5]]] * len(mixed)), npartitions=2)
     with pytest.raises(TypeError, match="REGIONS_DTYPE"):  # dask turned the list column into strings
         ddf.ocr.recognize()
+    with pytest.raises(TypeError, match="binary"):
+        ddf.assign(content=ddf["name"]).ocr.detect()
     with pytest.raises(KeyError, match="nope"):
         ddf.ocr.detect(image_col="nope")
     with pytest.raises(dask_ocr.ModelNotFoundError, match="available: ppocr"):
@@ -112,3 +114,9 @@ def test_argument_errors_are_raised_eagerly(mixed):
         mixed.ocr.recognize(regions_col=None, output_format="pdf")
     with pytest.raises(ValueError, match="batch_size"):
         mixed.ocr.recognize(regions_col=None, batch_size=0)
+
+
+def test_plain_pandas_object_bytes_column(page):
+    frame = pd.DataFrame({"content": [page.content, b""]})  # object dtype, Python bytes
+    out = frame.ocr.detect().ocr.recognize()
+    assert cer(page.text, out["text"].iloc[0]) <= 0.02 and "empty" in out["ocr_error"].iloc[1]
