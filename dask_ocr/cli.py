@@ -14,7 +14,8 @@ RESULT_COLUMNS = ["path", "regions", "text", "text_confidence", "ocr_error"]
 def _pipeline(ddf, args):
     out = ddf.ocr.detect(model=args.model) if args.detect else ddf
     out = out.ocr.recognize(regions_col="regions" if args.detect else None, model=args.model,
-                            batch_size=args.batch_size, line_tolerance=args.line_tolerance)
+                            batch_size=args.batch_size, line_tolerance=args.line_tolerance,
+                            border_width=args.border_width)
     return out[[c for c in RESULT_COLUMNS if c in out.columns]]
 
 
@@ -90,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="read each whole image as one text chunk (line or word images)")
     runner.add_argument("--batch-size", type=int, default=32)
     runner.add_argument("--line-tolerance", type=float, default=15)
+    runner.add_argument("--border-width", type=float, default=0,
+                        help="pixels of margin around each region; ~4 helps tightly cropped line images")
     runner.add_argument("--files-per-partition", type=int, default=None)
     runner.set_defaults(func=run)
     demo_parser = commands.add_parser("demo", help="OCR generated sample pages and report the CER")

@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_MAX_PIXELS", "decode_image", "read_images", "list_files"]
 #: Default decompression-bomb guard.  Pillow itself refuses anything above ~179 MP.
 DEFAULT_MAX_PIXELS = 150_000_000
 
-_PROBE_MODES_HIGH_DEPTH = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
+_HIGH_DEPTH_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
 
 def decode_image(data, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -82,7 +82,7 @@ def _is_null(value) -> bool:
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
-    if image.mode in _PROBE_MODES_HIGH_DEPTH:
+    if image.mode in _HIGH_DEPTH_MODES:
         values = np.asarray(image, dtype=np.float64)
         low, high = float(values.min()), float(values.max())
         if image.mode.startswith("I;16"):
