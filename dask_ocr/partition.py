@@ -132,10 +132,9 @@ def _row_regions(cell, width: int, height: int) -> tuple[list[Region], str | Non
         parsed = [parse_region(value) for value in cell]
     except TypeError:
         raise RegionError(f"regions cell must be a list of regions, got {type(cell).__name__}") from None
-    kept, dropped = [], []
-    for number, region in enumerate(parsed):
-        clipped = clip_region(region, width, height)
-        (kept if clipped is not None else dropped).append(clipped if clipped is not None else number)
+    clipped = [clip_region(region, width, height) for region in parsed]
+    kept = [region for region in clipped if region is not None]
+    dropped = [number for number, region in enumerate(clipped) if region is None]
     note = None
     if dropped:
         note = (f"skipped {len(dropped)} of {len(parsed)} regions (indices {dropped[:10]}) lying outside "

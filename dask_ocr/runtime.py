@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .models.registry import ModelSpec, create_detector, create_recognizer
 
-__all__ = ["ModelKey", "get_model", "loaded_models", "clear_models"]
+__all__ = ["ModelKey", "get_model"]
 
 _FACTORIES = {"detect": create_detector, "recognize": create_recognizer}
 _MODELS: dict = {}
@@ -34,14 +34,3 @@ def get_model(key: ModelKey):
                 model = _FACTORIES[key.task](key.spec, threads=key.threads, use_gpu=key.use_gpu)
                 _MODELS[key] = model
     return model
-
-
-def loaded_models() -> list[ModelKey]:
-    """Keys of the models loaded in this process."""
-    return list(_MODELS)
-
-
-def clear_models() -> None:
-    """Drop every cached model (frees their memory once no task holds them)."""
-    with _LOCK:
-        _MODELS.clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -13,7 +12,8 @@ import pytest
 from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _common import line_crops  # noqa: E402,F401  (one definition, shared with the benchmarks)
+import _common  # noqa: E402  (one definition of the data helpers, shared with the benchmarks)
+from _common import line_crops  # noqa: E402,F401
 
 DATA = Path(os.environ.get("DASK_OCR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -23,18 +23,12 @@ def load_manifest(name: str, limit: int | None = None) -> list[dict]:
     manifest = DATA / name / "manifest.jsonl"
     if not manifest.exists():
         pytest.skip(f"evaluation data not found at {manifest}")
-    records = [json.loads(line) for line in manifest.read_text().splitlines()[:limit]]
-    for record in records:
-        record["content"] = (DATA / name / record["image"]).read_bytes()
-    return records
+    return _common.load_manifest(DATA, name, limit)
 
 
-def image_frame(records: list[dict], **extra_columns) -> pd.DataFrame:
-    """A pandas frame with ``path`` and Arrow-binary ``content`` columns (plus ``extra_columns``)."""
-    frame = pd.DataFrame({
+def image_frame(records: list[dict]) -> pd.DataFrame:
+    """A pandas frame with ``path`` and Arrow-binary ``content`` columns."""
+    return pd.DataFrame({
         "path": pd.Series([r.get("image", str(i)) for i, r in enumerate(records)], dtype=STRING_DTYPE),
         "content": pd.Series([r["content"] for r in records], dtype=BINARY_DTYPE),
     })
-    for name, values in extra_columns.items():
-        frame[name] = values
-    return frame

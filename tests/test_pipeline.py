@@ -17,8 +17,9 @@ from dask_ocr.samples import make_sample_pages
 from ocrdata import image_frame, line_crops, load_manifest
 
 # Accuracy floors on dev-split subsets (the early SROIE receipts are harder than the split's average).
-# Measured with this code on a 2-core CPU: SROIE 6 pages F1 0.862, FUNSD 4 pages F1 0.805, SROIE line
-# crops of 15 pages CER 3.30 %, manifest boxes of 6 pages CER 4.92 %; full-split figures: README.
+# Measured today with this code on a 2-core CPU, by the calls these tests make: SROIE 6 pages F1 0.862,
+# FUNSD 4 pages F1 0.805, SROIE line crops of 15 pages CER 3.30 %, manifest boxes of 6 pages CER 4.92 %.
+# Full-split figures: README (benchmarks/parity.py).
 SROIE_PAGES_F1 = 0.84
 FUNSD_PAGES_F1 = 0.78
 LINE_CROPS_CER = 0.036

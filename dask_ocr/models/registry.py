@@ -6,7 +6,6 @@ cache, while the model itself (sessions, weights) never leaves the process that 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import ModelNotFoundError
@@ -35,12 +34,6 @@ class ModelSpec:
     tasks: tuple[str, ...]
     detector_options: tuple[tuple[str, object], ...] = field(default=())
     recognizer_options: tuple[tuple[str, object], ...] = field(default=())
-
-    def with_options(self, task: str, **options) -> ModelSpec:
-        """A copy with extra constructor keyword arguments for the ``detect`` or ``recognize`` model."""
-        name = "detector_options" if task == "detect" else "recognizer_options"
-        merged = {**dict(getattr(self, name)), **options}
-        return dataclasses.replace(self, **{name: tuple(sorted(merged.items()))})
 
     def supports(self, task: str) -> bool:
         """Whether this model can ``detect`` or ``recognize``."""
