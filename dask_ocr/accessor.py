@@ -109,8 +109,9 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
 
 
 def recognize(df, image_col: str = "content", regions_col: str | None = "regions", output_col: str = "text",
-              model: str = "ppocr", output_format: str = "text", line_tolerance: float = 15,
-              border_width: float = 0, batch_size: int = 32, confidence_col: str | None = None,
+              model: str = "ppocr", output_format: str = "text", positions_col: str | None = None,
+              line_tolerance: float = 15, border_width: float = 0, group_images: bool = False,
+              max_image_ratio: float = 11.25, batch_size: int = 32, confidence_col: str | None = None,
               min_confidence: float = 0.5, task_parallelism: int | None = None, use_gpu: bool | None = None,
               max_pixels: int = DEFAULT_MAX_PIXELS):
     """Read the text of each image, region by region, in reading order.
@@ -128,13 +129,32 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         The new text column.
     model : str
         A recognizer from :func:`dask_ocr.available_models` (default ``"ppocr"``).
-    output_format : {"text"}
-        ``"text"``: lines in reading order, separated by newlines.
+    output_format : {"text", "formatted_text", "hocr", "alto", "positions"}
+        What ``output_col`` holds:
+
+        - ``"text"``: lines in reading order, words separated by a space, lines by a newline;
+        - ``"formatted_text"``: plain text that keeps the layout — words at the column of their
+          left edge, blank lines for large vertical gaps;
+        - ``"hocr"``: an hOCR (XHTML) document per row (``ocr_page``, ``ocr_line``, ``ocrx_word``
+          with ``bbox`` and ``x_wconf``);
+        - ``"alto"``: an ALTO v4 XML document per row, with word confidences (``WC``, ``CC``);
+        - ``"positions"``: plain text in ``output_col`` and the page matrix in ``positions_col``.
+    positions_col : str, optional
+        A column for the page matrix: per word its ``text``, ``x``, ``y``, ``width``, ``height``
+        (image pixels), ``confidence``, ``line`` and ``region`` indices, and ``chars`` (the same
+        per character, where the engine gives positions).  Default ``"positions"`` when
+        ``output_format="positions"``, else no such column.
     line_tolerance : float
         Regions whose vertical centres differ by at most this many pixels share a line;
         ``0`` estimates it per image from the region heights.
     border_width : float
         Pixels added around each region before cropping.
+    group_images : bool
+        Read the regions of one line (e.g. word boxes) as joined crops, each at most
+        ``max_image_ratio`` wide, and share the text back out to the regions by character
+        position.  Fewer, longer crops: faster on word-level regions, and short words get context.
+    max_image_ratio : float
+        The widest joined crop, as width / height (``group_images`` only).
     batch_size : int
         Crops per model call.  Crops of all images of a partition are pooled and batched by width.
     confidence_col : str, optional
@@ -147,7 +167,8 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     Returns
     -------
     Same type as ``df``
-        All input rows in order, plus ``output_col``, ``confidence_col`` and ``ocr_error``.
+        All input rows in order, plus ``output_col``, ``confidence_col``, ``positions_col`` (if
+        any) and ``ocr_error``.
         Rows that failed earlier (non-null ``ocr_error``) are passed through with null outputs.
     """
     _require_columns(df, image_col, regions_col)
@@ -157,10 +178,19 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if line_tolerance < 0 or border_width < 0:
         raise ValueError("line_tolerance and border_width must be >= 0")
+    if max_image_ratio <= 0:
+        raise ValueError(f"max_image_ratio must be > 0, got {max_image_ratio}")
+    if positions_col is None and output_format == "positions":
+        positions_col = "positions"
+    confidence_col = confidence_col or f"{output_col}_confidence"
+    outputs = [output_col, confidence_col] + ([positions_col] if positions_col else [])
+    if len(set(outputs)) < len(outputs):
+        raise ValueError(f"output_col, confidence_col and positions_col must differ, got {outputs}")
     config = part.RecognizeConfig(
-        image_col, regions_col, output_col, confidence_col or f"{output_col}_confidence",
-        _model_key(df, model, "recognize", task_parallelism, use_gpu), float(line_tolerance),
-        float(border_width), int(batch_size), float(min_confidence), max_pixels)
+        image_col, regions_col, output_col, confidence_col,
+        _model_key(df, model, "recognize", task_parallelism, use_gpu), output_format, positions_col,
+        float(line_tolerance), float(border_width), bool(group_images), float(max_image_ratio), int(batch_size),
+        float(min_confidence), max_pixels)
     return _apply(df, part.recognize_partition, config, image_col, regions_col)
 
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from .errors import RegionError
 
-__all__ = ["Region", "parse_region", "clip_region", "crop_region", "order_quad", "region_record"]
+__all__ = ["Region", "parse_region", "clip_region", "crop_region", "crop_quad", "sub_quad", "join_crops", "order_quad",
+           "region_record"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,14 @@ def _box_polygon(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
 
 
+def _xywh_box(value: dict) -> list[float]:
+    try:
+        x, y, w, h = (float(value[key]) for key in ("x", "y", "width", "height"))
+    except (KeyError, TypeError, ValueError):
+        raise RegionError(f"a region with 'width' needs numeric x, y, width and height, got {value!r:.80}") from None
+    return [x, y, x + w, y + h]
+
+
 def _as_points(value: Any, what: str) -> np.ndarray:
     try:
         points = np.array([np.asarray(p, dtype=np.float64) for p in value], dtype=np.float64)
@@ -61,8 +70,9 @@ def parse_region(value: Any) -> Region:
     """Normalise one region description to a :class:`Region`.
 
     Accepts a mapping with ``polygon`` (list of ``[x, y]``) and/or ``box`` (``[x0, y0, x1, y1]``)
-    and an optional ``score``; a bare 4-number box; or an ``(N, 2)`` point sequence.  When both are
-    given, the polygon wins (it is the more precise shape).
+    and an optional ``score``; a mapping with ``x, y, width, height`` (a word of a ``positions``
+    column); a bare 4-number box; or an ``(N, 2)`` point sequence.  When both are given, the
+    polygon wins (it is the more precise shape).
 
     Raises
     ------
@@ -73,6 +83,8 @@ def parse_region(value: Any) -> Region:
     polygon = box = None
     if isinstance(value, dict):
         polygon, box = value.get("polygon"), value.get("box")
+        if box is None and polygon is None and value.get("width") is not None:
+            box = _xywh_box(value)
         if value.get("score") is not None:
             score = float(value["score"])
     else:
@@ -146,6 +158,47 @@ def _grow_quad(quad: np.ndarray, border: float) -> np.ndarray:
     return (quad + np.array([-along - across, along - across, along + across, -along + across])).astype(np.float32)
 
 
+def crop_quad(region: Region, border_width: float = 0) -> np.ndarray:
+    """The quad (top-left, top-right, bottom-right, bottom-left) that :func:`crop_region` cuts out."""
+    quad = _quad(region)
+    return _grow_quad(quad, float(border_width)) if border_width else quad
+
+
+def sub_quad(quad: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The part of an ordered quad between fractions ``start`` and ``end`` of its width."""
+    quad = np.asarray(quad, dtype=np.float64)
+    top, bottom = quad[1] - quad[0], quad[2] - quad[3]
+    return np.array([quad[0] + start * top, quad[0] + end * top, quad[3] + end * bottom, quad[3] + start * bottom])
+
+
+def join_crops(crops: list[np.ndarray], gap: float = 0.6) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Put crops side by side at one height, ``gap`` heights apart, to be read as one line.
+
+    Each crop keeps its aspect ratio at the height of the tallest; the gap to its right is filled
+    with its own background (the median colour of its outermost pixels).
+
+    Returns
+    -------
+    image : numpy.ndarray
+        The joined crop.
+    segments : list of (float, float)
+        Where each crop lies, as fractions of the joined width.
+    """
+    height = max(crop.shape[0] for crop in crops)
+    gap_width = max(1, round(gap * height))
+    pieces, segments, x = [], [], 0
+    for number, crop in enumerate(crops):
+        width = max(1, round(crop.shape[1] * height / crop.shape[0]))
+        pieces.append(cv2.resize(crop, (width, height)) if crop.shape[:2] != (height, width) else crop)
+        segments.append((x, x + width))
+        x += width
+        if number < len(crops) - 1:
+            edge = np.concatenate([crop[0], crop[-1], crop[:, 0], crop[:, -1]])
+            pieces.append(np.broadcast_to(np.median(edge, axis=0).astype(np.uint8), (height, gap_width, 3)))
+            x += gap_width
+    return np.hstack(pieces), [(start / x, end / x) for start, end in segments]
+
+
 def crop_region(image: np.ndarray, region: Region, border_width: float = 0) -> np.ndarray:
     """Cut a region out of ``image`` (H, W, C), growing it by ``border_width`` pixels each side.
 
@@ -155,9 +208,7 @@ def crop_region(image: np.ndarray, region: Region, border_width: float = 0) -> n
     a whole line image) still gets its margin.
     """
     height, width = image.shape[:2]
-    quad = _quad(region)
-    if border_width:
-        quad = _grow_quad(quad, float(border_width))
+    quad = crop_quad(region, border_width)
     if _is_axis_aligned(quad):
         x0, y0 = int(math.floor(quad[0, 0])), int(math.floor(quad[0, 1]))
         x1, y1 = max(int(math.ceil(quad[2, 0])), x0 + 1), max(int(math.ceil(quad[2, 1])), y0 + 1)

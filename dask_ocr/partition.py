@@ -17,11 +17,16 @@ import pandas as pd
 from . import runtime
 from .draw import draw_regions_png
 from .errors import RegionError, RowError
-from .formats import render_text
-from .geometry import Region, clip_region, crop_region, parse_region, region_record
+from .formats import page_positions, render
+from .geometry import Region, clip_region, crop_quad, crop_region, join_crops, parse_region, region_record
 from .io import DEFAULT_MAX_PIXELS, decode_image
-from .layout import group_lines
-from .schema import BINARY_DTYPE, ERROR_COL, FLOAT_DTYPE, REGIONS_DTYPE, STRING_DTYPE, empty_column, make_column
+from .layout import build_page, group_lines, plan_groups, split_reading
+from .models.base import Recognition
+from .schema import (BINARY_DTYPE, ERROR_COL, FLOAT_DTYPE, POSITIONS_DTYPE, REGIONS_DTYPE, STRING_DTYPE, empty_column,
+                     make_column)
+
+#: Space between joined word crops (``group_images``), in crop heights: wide enough to read as a space.
+JOIN_GAP = 0.6
 
 __all__ = ["DetectConfig", "RecognizeConfig", "DrawConfig", "detect_partition", "recognize_partition",
            "draw_partition", "output_meta"]
@@ -49,14 +54,21 @@ class RecognizeConfig:
     output_col: str
     confidence_col: str
     model: runtime.ModelKey
+    output_format: str = "text"
+    positions_col: str | None = None
     line_tolerance: float = 15
     border_width: float = 0
+    group_images: bool = False
+    max_image_ratio: float = 11.25
     batch_size: int = 32
     min_confidence: float = 0.5
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
-        return {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE, ERROR_COL: STRING_DTYPE}
+        columns = {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE}
+        if self.positions_col:
+            columns[self.positions_col] = POSITIONS_DTYPE
+        return {**columns, ERROR_COL: STRING_DTYPE}
 
 
 @dataclass(frozen=True)
@@ -122,8 +134,8 @@ def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
     return _with_outputs(df, config, {config.output_col: regions, ERROR_COL: errors})
 
 
-def _row_regions(cell, width: int, height: int) -> tuple[list[Region], str | None]:
-    """Parse and clip a regions cell; regions that fall outside the image are dropped and reported."""
+def _row_regions(cell, width: int, height: int) -> tuple[list[int], list[Region], str | None]:
+    """Parse and clip a regions cell: the indices and regions kept, and a note on those dropped."""
     if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)):
         raise RegionError("regions cell is null (run detect first, or pass regions_col=None)")
     if isinstance(cell, (str, bytes, dict)):
@@ -133,13 +145,40 @@ def _row_regions(cell, width: int, height: int) -> tuple[list[Region], str | Non
     except TypeError:
         raise RegionError(f"regions cell must be a list of regions, got {type(cell).__name__}") from None
     clipped = [clip_region(region, width, height) for region in parsed]
-    kept = [region for region in clipped if region is not None]
+    kept = [number for number, region in enumerate(clipped) if region is not None]
     dropped = [number for number, region in enumerate(clipped) if region is None]
     note = None
     if dropped:
         note = (f"skipped {len(dropped)} of {len(parsed)} regions (indices {dropped[:10]}) lying outside "
                 f"the {width}x{height} image or smaller than 1 pixel")
-    return kept, note
+    return kept, [clipped[number] for number in kept], note
+
+
+@dataclass
+class _RowCrops:
+    """What one row sends to the recognizer: its regions, and the crops read (one per group)."""
+
+    size: tuple[int, int]
+    ids: list[int]
+    regions: list[Region]
+    quads: list[np.ndarray]
+    groups: list[list[int]]
+    crops: list[np.ndarray]
+    segments: list[list[tuple[float, float]]]
+
+
+def _crop_row(image: np.ndarray, ids: list[int], regions: list[Region], config: RecognizeConfig) -> _RowCrops:
+    """Crop every region; with ``group_images``, join the crops of neighbouring regions on a line."""
+    crops = [crop_region(image, r, config.border_width) for r in regions]
+    groups = [[i] for i in range(len(regions))]
+    if config.group_images and len(regions) > 1:
+        lines = group_lines([r.box for r in regions], config.line_tolerance, [r.height for r in regions])
+        groups = plan_groups(lines, [c.shape[1] / c.shape[0] for c in crops], config.max_image_ratio, JOIN_GAP)
+    joined = [join_crops([crops[i] for i in g], JOIN_GAP) if len(g) > 1 else (crops[g[0]], [(0.0, 1.0)])
+              for g in groups]
+    height, width = image.shape[:2]
+    return _RowCrops((width, height), ids, regions, [crop_quad(r, config.border_width) for r in regions], groups,
+                     [crop for crop, _ in joined], [segments for _, segments in joined])
 
 
 def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFrame:
@@ -156,49 +195,59 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
         image = decode_image(cell, config.max_pixels)
         height, width = image.shape[:2]
         if region_cells is None:
-            regions = [Region(np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64))]
+            ids, regions = [0], [Region(np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=float))]
         else:
-            regions, notes[position] = _row_regions(region_cells[position], width, height)
-        return regions, [crop_region(image, r, config.border_width) for r in regions]
+            ids, regions, notes[position] = _row_regions(region_cells[position], width, height)
+        return _crop_row(image, ids, regions, config)
 
     cropped = _for_each_row(df[columns], errors, crop_row)
-    readings = _recognize_rows(recognizer, cropped, errors, config.batch_size)
-    texts, confidences = [None] * len(df), [None] * len(df)
+    readings = _recognize_rows(recognizer, [row and row.crops for row in cropped], errors, config.batch_size)
+    outputs: dict[str, list] = {name: [None] * len(df) for name in config.columns()}
     for position, row in enumerate(cropped):
         if errors[position] is None and row is not None:
-            texts[position], confidences[position] = _page_text(row[0], readings[position], config)
+            text, confidence, positions = _page_outputs(row, readings[position], config)
+            outputs[config.output_col][position] = text
+            outputs[config.confidence_col][position] = confidence
+            if config.positions_col:
+                outputs[config.positions_col][position] = positions
         errors[position] = errors[position] or notes[position]
-    return _with_outputs(df, config, {config.output_col: texts, config.confidence_col: confidences, ERROR_COL: errors})
+    outputs[ERROR_COL] = errors
+    return _with_outputs(df, config, outputs)
 
 
-def _recognize_rows(recognizer, cropped: list, errors: list, batch_size: int) -> list:
+def _recognize_rows(recognizer, crops: list, errors: list, batch_size: int) -> list:
     """Recognise all crops of all rows in one call; if that fails, row by row to isolate the culprit."""
-    rows = [i for i, row in enumerate(cropped) if row is not None and errors[i] is None]
-    readings: list = [None] * len(cropped)
-    flat = [crop for i in rows for crop in cropped[i][1]]
+    rows = [i for i, row in enumerate(crops) if row is not None and errors[i] is None]
+    readings: list = [None] * len(crops)
+    flat = [crop for i in rows for crop in crops[i]]
     try:
         results = iter(recognizer.recognize(flat, batch_size))
         for i in rows:
-            readings[i] = [next(results) for _ in cropped[i][1]]
+            readings[i] = [next(results) for _ in crops[i]]
     except Exception:
         for i in rows:
             try:
-                readings[i] = recognizer.recognize(cropped[i][1], batch_size)
+                readings[i] = recognizer.recognize(crops[i], batch_size)
             except Exception as exc:
                 errors[i] = f"recognition failed: {type(exc).__name__}: {exc}"
     return readings
 
 
-def _page_text(regions: list[Region], readings: list, config: RecognizeConfig) -> tuple[str, float | None]:
-    """Lines in reading order and the character-weighted mean confidence of the text kept."""
+def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
+                  config: RecognizeConfig) -> tuple[str, float | None, list[dict] | None]:
+    """The rendered page, the character-weighted mean confidence of the text kept, and the positions."""
+    readings: list[Recognition] = [None] * len(row.regions)
+    for group, segments, reading in zip(row.groups, row.segments, group_readings):
+        for index, part in zip(group, split_reading(reading, segments) if len(group) > 1 else [reading]):
+            readings[index] = part
     kept = [i for i, r in enumerate(readings) if r.text.strip() and r.confidence >= config.min_confidence]
-    if not kept:
-        return "", None
-    lines = group_lines([regions[i].box for i in kept], config.line_tolerance, [regions[i].height for i in kept])
-    text = render_text([[readings[kept[j]].text.strip() for j in line] for line in lines])
-    weights = np.array([len(readings[i].text) for i in kept], dtype=np.float64)
-    confidence = float(np.average([readings[i].confidence for i in kept], weights=weights))
-    return text, confidence
+    page = build_page([row.regions[i] for i in kept], [row.quads[i] for i in kept], [readings[i] for i in kept],
+                      [row.ids[i] for i in kept], config.line_tolerance, *row.size)
+    confidence = None
+    if kept:
+        weights = np.array([len(readings[i].text) for i in kept], dtype=np.float64)
+        confidence = float(np.average([readings[i].confidence for i in kept], weights=weights))
+    return render(page, config.output_format), confidence, page_positions(page) if config.positions_col else None
 
 
 def draw_partition(df: pd.DataFrame, config: DrawConfig) -> pd.DataFrame:
@@ -209,7 +258,7 @@ def draw_partition(df: pd.DataFrame, config: DrawConfig) -> pd.DataFrame:
     def draw_row(position, cell):
         image = decode_image(cell, config.max_pixels)
         height, width = image.shape[:2]
-        regions, _ = _row_regions(region_cells[position], width, height)
+        _, regions, _ = _row_regions(region_cells[position], width, height)
         return draw_regions_png(image, regions, config.color, config.line_width)
 
     images = _for_each_row(df[[config.image_col]], errors, draw_row)

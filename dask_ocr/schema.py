@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["REGION_TYPE", "REGIONS_DTYPE", "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "ERROR_COL",
+__all__ = ["REGION_TYPE", "REGIONS_DTYPE", "POSITION_TYPE", "POSITIONS_DTYPE", "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "ERROR_COL",
            "empty_column", "make_column"]
 
 REGION_TYPE = pa.struct([
@@ -14,6 +14,12 @@ REGION_TYPE = pa.struct([
     ("score", pa.float64()),
 ])
 REGIONS_DTYPE = pd.ArrowDtype(pa.list_(REGION_TYPE))
+_BOX_FIELDS = [("text", pa.string()), ("x", pa.float64()), ("y", pa.float64()), ("width", pa.float64()),
+               ("height", pa.float64()), ("confidence", pa.float64())]
+#: One word of the page matrix (``positions_col``), with its characters where the engine gives them.
+POSITION_TYPE = pa.struct([*_BOX_FIELDS, ("line", pa.int32()), ("region", pa.int32()),
+                           ("chars", pa.list_(pa.struct(_BOX_FIELDS)))])
+POSITIONS_DTYPE = pd.ArrowDtype(pa.list_(POSITION_TYPE))
 STRING_DTYPE = pd.ArrowDtype(pa.string())
 BINARY_DTYPE = pd.ArrowDtype(pa.binary())
 FLOAT_DTYPE = pd.ArrowDtype(pa.float64())
@@ -33,7 +39,7 @@ class _NestedArrowDtypeNames(pd.ArrowDtype):
 
     @classmethod
     def construct_from_string(cls, string):
-        for dtype in (REGIONS_DTYPE,):
+        for dtype in (REGIONS_DTYPE, POSITIONS_DTYPE):
             if string == str(dtype):
                 return dtype
         raise TypeError(f"not a dask_ocr nested dtype: {string!r}")

@@ -18,10 +18,17 @@ __all__ = ["Recognition", "Detector", "Recognizer"]
 
 @dataclass(frozen=True)
 class Recognition:
-    """The text read from one crop and the model's confidence in it (0..1)."""
+    """The text read from one crop and the model's confidence in it (0..1).
+
+    Engines that know where each character sits (CTC models do) also give, per character of
+    ``text``, its horizontal extent as fractions of the crop width (``char_spans``, ``0`` = left
+    edge, ``1`` = right edge) and its confidence (``char_confidences``); others leave both ``None``.
+    """
 
     text: str
     confidence: float
+    char_spans: tuple[tuple[float, float], ...] | None = None
+    char_confidences: tuple[float, ...] | None = None
 
 
 class Detector(Protocol):

@@ -20,7 +20,7 @@ from ..geometry import Region
 from .base import Recognition
 from .onnx import make_session
 
-__all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "detection_size"]
+__all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size"]
 
 REC_HEIGHT = 48
 CLS_SHAPE = (48, 192)
@@ -119,13 +119,28 @@ def _vertical_padding(height: int, width: int, max_ratio: float = 8, min_height:
     return int(abs(max(int(width / max_ratio), min_height) * 2 - height) / 2)
 
 
-def ctc_decode(probabilities: np.ndarray, characters: Sequence[str], space_boost: float = 1.0) -> Recognition:
+def ctc_decode(probabilities: np.ndarray, characters: Sequence[str], space_boost: float = 1.0,
+               step_width: float | None = None) -> Recognition:
     """Greedy CTC decoding of one ``(T, C)`` probability matrix; index 0 is the blank.
 
-    ``space_boost`` multiplies the probability of the space class (the last one) before the argmax:
-    PP-OCR models, trained mostly on text without spaces, tend to drop the narrow spaces around
-    punctuation in Latin text (``TEL : 07`` read as ``TEL:07``).  The confidence is the mean
-    unboosted probability of the emitted characters (0 for no text).
+    Parameters
+    ----------
+    probabilities : numpy.ndarray
+        Per time step, the probability of each class.
+    characters : sequence of str
+        The class labels, blank first and space last.
+    space_boost : float
+        Multiplies the probability of the space class before the argmax: PP-OCR models, trained
+        mostly on text without spaces, tend to drop the narrow spaces around punctuation in Latin
+        text (``TEL : 07`` read as ``TEL:07``).
+    step_width : float, optional
+        The width of one time step as a fraction of the crop.  When given, the result carries
+        each character's span (see :class:`~dask_ocr.models.base.Recognition`).
+
+    Returns
+    -------
+    Recognition
+        The confidence is the mean unboosted probability of the emitted characters (0 for no text).
     """
     scores = probabilities
     if space_boost != 1.0:
@@ -136,8 +151,28 @@ def ctc_decode(probabilities: np.ndarray, characters: Sequence[str], space_boost
     keep[1:] &= best[1:] != best[:-1]
     if not keep.any():
         return Recognition("", 0.0)
+    steps = np.nonzero(keep)[0]
     text = "".join(characters[i] for i in best[keep])
-    return Recognition(text, float(probabilities[np.nonzero(keep)[0], best[keep]].mean()))
+    char_confidences = probabilities[steps, best[keep]]
+    spans = None
+    if step_width is not None:
+        spans = character_spans(np.clip((steps + 0.5) * step_width, 0.0, 1.0))
+    return Recognition(text, float(char_confidences.mean()), spans, tuple(char_confidences.astype(float).tolist()))
+
+
+def character_spans(centres: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """Extents of characters from their centres (fractions of the crop width, increasing).
+
+    Neighbouring characters meet half way between their centres; the outer edges of the first
+    and last characters sit as far out as their inner ones (a lone character spans the crop).
+    """
+    if len(centres) == 1:
+        return ((0.0, 1.0),)
+    middles = (centres[1:] + centres[:-1]) / 2
+    first = max(0.0, 2 * centres[0] - middles[0])
+    last = min(1.0, 2 * centres[-1] - middles[-1])
+    edges = np.concatenate([[first], middles, [last]])
+    return tuple(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
 class PPOCRRecognizer:
@@ -193,8 +228,8 @@ class PPOCRRecognizer:
         readings = run_batched(candidates, widths, batch_size, self._recognize_batch)
         for offset, index in enumerate(tall):
             rotated = readings[len(crops) + offset]
-            if rotated.confidence > readings[index].confidence:
-                readings[index] = rotated
+            if rotated.confidence > readings[index].confidence:  # text runs down the crop: no spans across it
+                readings[index] = Recognition(rotated.text, rotated.confidence, None, rotated.char_confidences)
         return readings[:len(crops)]
     @staticmethod
     def _resized_width(crop: np.ndarray) -> int:
@@ -206,7 +241,9 @@ class PPOCRRecognizer:
             resized_w = min(width, self._resized_width(crop))
             slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)))
         probabilities = self.session.run(None, {self.input_name: batch})[0]
-        return [ctc_decode(p, self.characters, self.space_boost) for p in probabilities]
+        step = width / probabilities.shape[1]
+        return [ctc_decode(p, self.characters, self.space_boost, step / min(width, self._resized_width(crop)))
+                for p, crop in zip(probabilities, crops)]
 
     def _upright(self, crops: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
         """Turn crops that the classifier finds upside down (fixed input shape: batch-independent)."""
