@@ -11,6 +11,7 @@ import functools
 import os
 
 import pandas as pd
+import pyarrow as pa
 
 from . import partition as part
 from .formats import OUTPUT_FORMATS
@@ -36,7 +37,7 @@ def _require_columns(df, image_col: str, regions_col: str | None = None):
 
 def _is_text_dtype(dtype) -> bool:
     if isinstance(dtype, pd.ArrowDtype):
-        return "string" in str(dtype.pyarrow_dtype)
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
     return isinstance(dtype, pd.StringDtype)
 
 
@@ -196,23 +197,41 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
 
 def draw_regions(df, image_col: str = "content", regions_col: str = "regions",
                  output_col: str = "image_with_regions", color: str = "red", line_width: int = 2,
+                 filled: bool = False, rotated: bool = True, label: str | None = None, font_size: int = 12,
                  max_pixels: int = DEFAULT_MAX_PIXELS):
     """Draw each row's regions over its image; PNG bytes in ``output_col``.
 
     Parameters
     ----------
     df : pandas.DataFrame or dask.dataframe.DataFrame
-    image_col, regions_col : str
-        Image bytes and regions (as for :func:`recognize`).
+    image_col : str
+        Image bytes.
+    regions_col : str
+        Regions as for :func:`recognize` (e.g. from :func:`detect`), or a ``positions`` column of
+        :func:`recognize` to draw its words.
     output_col : str
         The new column of PNG bytes.
     color : str
-        Outline colour (any Pillow colour name or ``#rrggbb``).
+        Any Pillow colour (name, ``#rrggbb``).
     line_width : int
         Outline width in pixels.
+    filled : bool
+        Also fill regions with a translucent ``color``.
+    rotated : bool
+        Draw each region's polygon (rotated quads as they are); ``False`` draws axis-aligned boxes.
+    label : {None, "score", "text"}
+        Write each region's detection score (``confidence`` for words), or its ``text`` (regions
+        from a ``positions`` column, or any regions carrying a ``text`` field), above it.
+    font_size : int
+        Label size in pixels.
     """
     _require_columns(df, image_col, regions_col)
-    config = part.DrawConfig(image_col, regions_col, output_col, color, int(line_width), max_pixels)
+    if label not in (None, "score", "text"):
+        raise ValueError(f"label must be None, 'score' or 'text', got {label!r}")
+    if line_width < 0 or font_size < 1:
+        raise ValueError("line_width must be >= 0 and font_size >= 1")
+    config = part.DrawConfig(image_col, regions_col, output_col, color, int(line_width), bool(filled), bool(rotated),
+                             label, int(font_size), max_pixels)
     return _apply(df, part.draw_partition, config, image_col, regions_col)
 
 

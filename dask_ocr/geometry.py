@@ -70,8 +70,8 @@ def parse_region(value: Any) -> Region:
     """Normalise one region description to a :class:`Region`.
 
     Accepts a mapping with ``polygon`` (list of ``[x, y]``) and/or ``box`` (``[x0, y0, x1, y1]``)
-    and an optional ``score``; a mapping with ``x, y, width, height`` (a word of a ``positions``
-    column); a bare 4-number box; or an ``(N, 2)`` point sequence.  When both are given, the
+    and an optional ``score``; a mapping with ``x, y, width, height`` and ``confidence`` (a word of
+    a ``positions`` column); a bare 4-number box; or an ``(N, 2)`` point sequence.  When both are given, the
     polygon wins (it is the more precise shape).
 
     Raises
@@ -85,8 +85,9 @@ def parse_region(value: Any) -> Region:
         polygon, box = value.get("polygon"), value.get("box")
         if box is None and polygon is None and value.get("width") is not None:
             box = _xywh_box(value)
-        if value.get("score") is not None:
-            score = float(value["score"])
+        confidence = value.get("score", value.get("confidence"))
+        if confidence is not None:
+            score = float(confidence)
     else:
         flat = np.asarray(value, dtype=object) if value is not None else None
         if flat is not None and flat.ndim == 1 and len(flat) == 4 and all(np.ndim(v) == 0 for v in flat):
@@ -171,7 +172,7 @@ def sub_quad(quad: np.ndarray, start: float, end: float) -> np.ndarray:
     return np.array([quad[0] + start * top, quad[0] + end * top, quad[3] + end * bottom, quad[3] + start * bottom])
 
 
-def join_crops(crops: list[np.ndarray], gap: float = 0.6) -> tuple[np.ndarray, list[tuple[float, float]]]:
+def join_crops(crops: list[np.ndarray], gap: float) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """Put crops side by side at one height, ``gap`` heights apart, to be read as one line.
 
     Each crop keeps its aspect ratio at the height of the tallest; the gap to its right is filled

@@ -26,7 +26,7 @@ from .schema import (BINARY_DTYPE, ERROR_COL, FLOAT_DTYPE, POSITIONS_DTYPE, REGI
                      make_column)
 
 #: Space between joined word crops (``group_images``), in crop heights: wide enough to read as a space.
-JOIN_GAP = 0.6
+JOIN_GAP = 1.5
 
 __all__ = ["DetectConfig", "RecognizeConfig", "DrawConfig", "detect_partition", "recognize_partition",
            "draw_partition", "output_meta"]
@@ -80,6 +80,10 @@ class DrawConfig:
     output_col: str
     color: str = "red"
     line_width: int = 2
+    filled: bool = False
+    rotated: bool = True
+    label: str | None = None
+    font_size: int = 12
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
@@ -258,8 +262,15 @@ def draw_partition(df: pd.DataFrame, config: DrawConfig) -> pd.DataFrame:
     def draw_row(position, cell):
         image = decode_image(cell, config.max_pixels)
         height, width = image.shape[:2]
-        _, regions, _ = _row_regions(region_cells[position], width, height)
-        return draw_regions_png(image, regions, config.color, config.line_width)
+        kept, regions, _ = _row_regions(region_cells[position], width, height)
+        labels = None
+        if config.label == "score":
+            labels = [f"{region.score:.2f}" for region in regions]
+        elif config.label == "text":
+            cell = region_cells[position]
+            labels = [str(cell[i].get("text") or "") if isinstance(cell[i], dict) else "" for i in kept]
+        return draw_regions_png(image, regions, config.color, config.line_width, config.filled, config.rotated,
+                                labels, config.font_size)
 
     images = _for_each_row(df[[config.image_col]], errors, draw_row)
     return _with_outputs(df, config, {config.output_col: images, ERROR_COL: errors})
