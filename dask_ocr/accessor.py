@@ -12,6 +12,7 @@ import os
 
 import pandas as pd
 import pyarrow as pa
+from PIL import ImageColor
 
 from . import partition as part
 from .formats import OUTPUT_FORMATS
@@ -226,6 +227,10 @@ def draw_regions(df, image_col: str = "content", regions_col: str = "regions",
         Label size in pixels.
     """
     _require_columns(df, image_col, regions_col)
+    try:
+        ImageColor.getrgb(color)
+    except ValueError:
+        raise ValueError(f"color must be a Pillow colour name or #rrggbb, got {color!r}") from None
     if label not in (None, "score", "text"):
         raise ValueError(f"label must be None, 'score' or 'text', got {label!r}")
     if line_width < 0 or font_size < 1:

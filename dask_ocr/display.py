@@ -11,17 +11,22 @@ __all__ = ["display_images", "images_html"]
 
 
 def images_html(images: list, captions: list, width: int = 320) -> str:
-    """An HTML grid of PNG/JPEG byte strings with captions (null images shown as their caption)."""
+    """An HTML grid (cells ``width`` pixels wide) of PNG/JPEG byte strings with captions.
+
+    Null cells show "no image" above their caption.
+    """
     cells = []
     for data, caption in zip(images, captions):
         label = html.escape(str(caption))
         if data is None or (not isinstance(data, (bytes, bytearray, memoryview))):
             body = "<em>no image</em>"
         else:
-            encoded = base64.b64encode(bytes(data)).decode("ascii")
-            body = f'<img src="data:image/png;base64,{encoded}" style="width:{width}px">'
-        cells.append(f'<figure style="margin:4px">{body}<figcaption>{label}</figcaption></figure>')
-    return '<div style="display:flex;flex-wrap:wrap">' + "".join(cells) + "</div>"
+            data = bytes(data)
+            kind = "jpeg" if data[:2] == b"\xff\xd8" else "png"
+            body = f'<img src="data:image/{kind};base64,{base64.b64encode(data).decode("ascii")}" style="width:100%">'
+        cells.append(f'<figure style="margin:0">{body}<figcaption>{label}</figcaption></figure>')
+    grid = f"display:grid;grid-template-columns:repeat(auto-fill,minmax({width}px,1fr));gap:8px"
+    return f'<div style="{grid}">' + "".join(cells) + "</div>"
 
 
 def display_images(df, col: str, limit: int = 5, caption_col: str | None = None, width: int = 320):

@@ -32,3 +32,15 @@ def test_detection_size():
     assert detection_size(4000, 3000) == (1984, 1504)        # long side brought to 2000
     height, width = detection_size(59, 1)                    # a 1-pixel strip stays bounded
     assert height <= 4000 and width % 32 == 0 and height % 32 == 0
+
+
+def test_ctc_character_spans_follow_the_time_steps():
+    # 8 steps over a crop: 'a' at step 1, 'b' at step 5 (step width 1/8 of the crop)
+    result = ctc_decode(one_hot([0, 1, 0, 0, 4, 2, 0, 0]), CHARS, step_width=1 / 8)
+    assert result.text == "a b"
+    # centres at 1.5/8, 4.5/8, 5.5/8; neighbours meet half way; outer edges mirror the inner ones
+    assert np.array(result.char_spans) == pytest.approx(np.array([[0, 0.375], [0.375, 0.625], [0.625, 0.75]]))
+    assert all(0 <= start < end <= 1 for start, end in result.char_spans)
+    assert result.char_confidences == pytest.approx((0.9, 0.9, 0.9))
+    assert ctc_decode(one_hot([1]), CHARS, step_width=1.0).char_spans == ((0.0, 1.0),)
+    assert ctc_decode(one_hot([1, 2]), CHARS).char_spans is None        # no step width, no positions
