@@ -6,16 +6,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from .formats import OUTPUT_FORMATS
+
 __all__ = ["main"]
 
-RESULT_COLUMNS = ["path", "regions", "text", "text_confidence", "ocr_error"]
+RESULT_COLUMNS = ["path", "regions", "text", "text_confidence", "positions", "ocr_error"]
 
 
 def _pipeline(ddf, args):
     out = ddf.ocr.detect(model=args.model) if args.detect else ddf
     out = out.ocr.recognize(regions_col="regions" if args.detect else None, model=args.model,
+                            output_format=args.format, positions_col="positions" if args.positions else None,
                             batch_size=args.batch_size, line_tolerance=args.line_tolerance,
-                            border_width=args.border_width)
+                            border_width=args.border_width, group_images=args.group_images)
     return out[[c for c in RESULT_COLUMNS if c in out.columns]]
 
 
@@ -89,8 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--model", default="ppocr", help="engine (default: ppocr)")
     runner.add_argument("--no-detect", dest="detect", action="store_false",
                         help="read each whole image as one text chunk (line or word images)")
+    runner.add_argument("--format", default="text", choices=OUTPUT_FORMATS,
+                        help="what the text column holds (default: text)")
+    runner.add_argument("--positions", action="store_true", help="add the page matrix column 'positions'")
+    runner.add_argument("--group-images", action="store_true",
+                        help="read the regions of a line as joined crops (word-level regions)")
     runner.add_argument("--batch-size", type=int, default=32)
-    runner.add_argument("--line-tolerance", type=float, default=15)
+    runner.add_argument("--line-tolerance", type=float, default=15,
+                        help="pixels; 0 estimates it per image (best on SROIE and FUNSD)")
     runner.add_argument("--border-width", type=float, default=0,
                         help="pixels of margin around each region; ~4 helps tightly cropped line images")
     runner.add_argument("--files-per-partition", type=int, default=None)

@@ -22,8 +22,16 @@ from .geometry import Region, clip_region, crop_quad, crop_region, join_crops, p
 from .io import DEFAULT_MAX_PIXELS, decode_image
 from .layout import build_page, group_lines, plan_groups, split_reading
 from .models.base import Recognition
-from .schema import (BINARY_DTYPE, ERROR_COL, FLOAT_DTYPE, POSITIONS_DTYPE, REGIONS_DTYPE, STRING_DTYPE, empty_column,
-                     make_column)
+from .schema import (
+    BINARY_DTYPE,
+    ERROR_COL,
+    FLOAT_DTYPE,
+    POSITIONS_DTYPE,
+    REGIONS_DTYPE,
+    STRING_DTYPE,
+    empty_column,
+    make_column,
+)
 
 #: Space between joined word crops (``group_images``), in crop heights: wide enough to read as a space.
 JOIN_GAP = 1.5

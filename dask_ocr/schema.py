@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["REGION_TYPE", "REGIONS_DTYPE", "POSITION_TYPE", "POSITIONS_DTYPE", "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "ERROR_COL",
+__all__ = ["REGION_TYPE", "REGIONS_DTYPE", "POSITION_TYPE", "POSITIONS_DTYPE",
+           "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "ERROR_COL",
            "empty_column", "make_column"]
 
 REGION_TYPE = pa.struct([

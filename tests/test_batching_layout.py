@@ -1,8 +1,7 @@
+import numpy as np
 import pytest
 
 from dask_ocr.batching import padded_width, plan_batches, run_batched
-import numpy as np
-
 from dask_ocr.geometry import join_crops, sub_quad
 from dask_ocr.layout import estimate_line_tolerance, group_lines, plan_groups, region_words, split_reading
 from dask_ocr.models.base import Recognition

@@ -39,3 +39,15 @@ def test_demo_reports_cer(capsys):
     assert main(["demo", "--pages", "2"]) == 0
     output = capsys.readouterr().out
     assert "overall CER" in output and "INVOICE NO" in output
+
+
+def test_run_with_a_format_and_positions(tmp_path):
+    write_pages(tmp_path, count=1)
+    output = tmp_path / "out.jsonl"
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(output), "--format", "alto", "--positions",
+                 "--line-tolerance", "0"]) == 0
+    good, broken = sorted((json.loads(line) for line in output.read_text().splitlines()),
+                          key=lambda r: r["path"].endswith("broken.jpg"))
+    assert good["text"].startswith("<?xml") and "<String" in good["text"]
+    assert len(good["positions"]) > 10 and {"text", "x", "y", "line", "chars"} <= set(good["positions"][0])
+    assert broken["positions"] is None and broken["ocr_error"]

@@ -10,11 +10,12 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from ocrdata import image_frame
 from PIL import Image
 
 from dask_ocr.formats import render_formatted_text
 from dask_ocr.layout import Page, Word
+
+from ocrdata import image_frame
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
@@ -63,7 +64,8 @@ def test_positions_match_the_text_and_lie_inside_the_image(pages):
                 assert "".join(c["text"] for c in word["chars"]) == word["text"]
                 assert all(word["x"] - 1e-6 <= c["x"] <= word["x"] + word["width"] for c in word["chars"])
         assert [" ".join(lines[k]) for k in sorted(lines)] == text_lines(text)
-    assert sum(w["chars"] is not None for cell in out["positions"] for w in cell) > 0.9 * sum(map(len, out["positions"]))
+    words = [word for cell in out["positions"] for word in cell]
+    assert sum(word["chars"] is not None for word in words) > 0.9 * len(words)
 
 
 def test_positions_format_fills_the_default_column(pages):

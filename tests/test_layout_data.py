@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import grouping  # noqa: E402  (benchmarks/grouping.py, on the path through ocrdata)
+import line_order  # noqa: E402  (benchmarks/line_order.py)
 import pandas as pd
 import pytest
-from ocrdata import image_frame, load_manifest
 
 from dask_ocr.layout import group_lines
 from dask_ocr.metrics import cer
 from dask_ocr.schema import REGIONS_DTYPE
 
-line_order = pytest.importorskip("line_order")          # benchmarks/line_order.py (on the path via ocrdata)
-grouping = pytest.importorskip("grouping")              # benchmarks/grouping.py
+from ocrdata import image_frame, load_manifest
 
 # Word CER on the manifest word boxes of FUNSD pages 0-2 (measured 2026-11-24: 2.32 % one crop per
 # word, 2.32 % grouped, with different errors); the bounds leave room for onnxruntime differences.
