@@ -9,14 +9,17 @@ Importing the package registers the ``ocr`` accessor on pandas and Dask DataFram
 
 from .accessor import detect, draw_regions, recognize, register_accessors
 from .display import display_images
+from .distributed import ModelPlugin, register_models, start_cluster, write_parquet
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
 from .io import decode_image, read_images
 from .models.registry import available_models
-from .schema import REGIONS_DTYPE
+from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
 
 __all__ = [
     "read_images", "decode_image", "detect", "recognize", "draw_regions", "display_images",
-    "available_models", "REGIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError", "ModelNotFoundError",
+    "start_cluster", "register_models", "ModelPlugin", "write_parquet",
+    "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError",
+    "ModelNotFoundError",
 ]
 
 try:

@@ -34,23 +34,46 @@ def _write_jsonl(ddf, path: Path) -> None:
                 if len(frame):
                     lines = frame.to_json(orient="records", lines=True, force_ascii=False)
                     handle.write(lines if lines.endswith("\n") else lines + "\n")
+            print(f"dask-ocr: {min(start + wave, len(parts))}/{len(parts)} partitions written", file=sys.stderr)
+
+
+def _client(args):
+    """A distributed client when asked for one (``--scheduler`` or ``--workers``), else ``None``."""
+    if args.scheduler:
+        from distributed import Client
+
+        return Client(args.scheduler)
+    if args.workers:
+        from .distributed import start_cluster
+
+        return start_cluster(n_workers=args.workers, models=args.model, dashboard_address=None)
+    return None
 
 
 def run(args) -> int:
     """OCR the input files and write the results."""
-    from dask.diagnostics import ProgressBar
-
     import dask_ocr
 
-    ddf = dask_ocr.read_images(args.inputs, files_per_partition=args.files_per_partition)
-    out = _pipeline(ddf, args)
     output = Path(args.output)
-    print(f"dask-ocr: {ddf.npartitions} partition(s) of images → {output}", file=sys.stderr)
-    with ProgressBar(out=sys.stderr):
+    if args.resume and output.suffix == ".jsonl":
+        print("dask-ocr: --resume needs Parquet output (a directory), not .jsonl", file=sys.stderr)
+        return 2
+    client = _client(args)
+    try:
+        ddf = dask_ocr.read_images(args.inputs, files_per_partition=args.files_per_partition)
+        out = _pipeline(ddf, args)
+        print(f"dask-ocr: {ddf.npartitions} partition(s) of images → {output}", file=sys.stderr)
         if output.suffix == ".jsonl":
             _write_jsonl(out, output)
         else:
-            out.to_parquet(output, write_index=False)
+            rows = dask_ocr.write_parquet(out, str(output), resume=args.resume)
+            print(f"dask-ocr: {rows} row(s) written", file=sys.stderr)
+    finally:
+        if client is not None:
+            cluster = client.cluster
+            client.close()
+            if cluster is not None and args.workers:
+                cluster.close()
     return 0
 
 
@@ -103,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--border-width", type=float, default=0,
                         help="pixels of margin around each region; ~4 helps tightly cropped line images")
     runner.add_argument("--files-per-partition", type=int, default=None)
+    runner.add_argument("--resume", action="store_true",
+                        help="skip the partitions an interrupted run already wrote (Parquet output)")
+    place = runner.add_mutually_exclusive_group()
+    place.add_argument("--workers", type=int, help="start a local cluster of this many worker processes")
+    place.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")
     runner.set_defaults(func=run)
     demo_parser = commands.add_parser("demo", help="OCR generated sample pages and report the CER")
     demo_parser.add_argument("--pages", type=int, default=4)

@@ -114,9 +114,10 @@ def list_files(paths: str | Sequence[str], storage_options: dict | None = None):
 
 
 def _default_files_per_partition(n_files: int) -> int:
-    """Aim for about three partitions per local core, within 1..64 files each (DESIGN §5)."""
-    cores = os.cpu_count() or 1
-    return max(1, min(64, math.ceil(n_files / (3 * cores))))
+    """Files per partition for :func:`dask_ocr.distributed.default_partition_count` partitions, 1..64."""
+    from .distributed import default_partition_count
+
+    return max(1, min(64, math.ceil(n_files / default_partition_count())))
 
 
 def read_images(paths, files_per_partition: int | None = None, storage_options: dict | None = None):
@@ -127,8 +128,9 @@ def read_images(paths, files_per_partition: int | None = None, storage_options: 
     paths : str, path or list of them
         Local paths, globs (``"scans/**/*.jpg"``) or fsspec URLs (``"s3://bucket/*.png"``).
     files_per_partition : int, optional
-        Files per partition.  The default aims for about three partitions per core, at most 64
-        files each, so partitions stay small enough to hold their decoded pages in memory.
+        Files per partition.  The default follows the Visual NLP advice for the current client
+        (3 partitions per worker thread on CPU, 2 per GPU worker) or, without one, 3 per local
+        core; at most 64 files each, so a partition's decoded pages fit in memory.
     storage_options : dict, optional
         Passed to fsspec (credentials, endpoint, ...).
 
