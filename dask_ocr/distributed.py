@@ -52,7 +52,7 @@ class ModelPlugin(WorkerPlugin):
         self.models: dict = {}
 
     def setup(self, worker) -> None:
-        self.models = {key: load_model(key) for key in self.keys}
+        self.models = {key: load_model(key, worker) for key in self.keys}
 
     def teardown(self, worker) -> None:
         self.models = {}
@@ -82,8 +82,9 @@ def register_models(client: Client, models: str | Sequence[str] = "ppocr",
     tasks : sequence of str
         Which of ``"detect"`` and ``"recognize"`` to load; a model that cannot do one is an error.
     threads, use_gpu
-        Must match the ``task_parallelism`` (default 1 in Dask) and ``use_gpu`` of the calls that
-        should use these models; calls with other settings load their own copy on first use.
+        Calls whose ``task_parallelism`` (default 1 in Dask) equals ``threads`` use these models,
+        if their ``use_gpu`` is ``None`` (the default) or equals this one; calls with other
+        settings load their own copy on first use.
 
     Returns
     -------
@@ -152,8 +153,8 @@ def start_cluster(n_workers: int | None = None, threads_per_worker: int | None =
         cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1,
                                threads_per_worker=threads_per_worker or 1, **cluster_kwargs)
     client = Client(cluster)
-    if models is not None:
-        register_models(client, models, use_gpu=None)
+    if models is not None:  # on GPU, insist: a missing onnxruntime-gpu fails here, not silently on CPU
+        register_models(client, models, use_gpu=True if use_gpu else None)
     return client
 
 
@@ -173,17 +174,16 @@ def default_partition_count(client: Client | None = None) -> int:
     client = client or _current_client()
     if client is None:
         return PARTITIONS_PER_CPU_THREAD * (os.cpu_count() or 1)
-    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    workers = _workers(client)
     gpu_workers = sum(1 for w in workers if w.get("resources", {}).get("GPU"))
     if gpu_workers:
         return PARTITIONS_PER_GPU_WORKER * gpu_workers
     return PARTITIONS_PER_CPU_THREAD * max(1, sum(w.get("nthreads", 1) for w in workers))
 
 
-def _gpu_resources(client: Client | None) -> bool:
-    if client is None:
-        return False
-    return any(w.get("resources", {}).get("GPU") for w in client.scheduler_info(n_workers=-1)["workers"].values())
+def _workers(client: Client | None) -> list[dict]:
+    """What the scheduler knows of each worker (threads, resources); none without a client."""
+    return [] if client is None else list(client.scheduler_info(n_workers=-1)["workers"].values())
 
 
 def _part_name(index: int) -> str:
@@ -270,7 +270,8 @@ def write_parquet(ddf, path: str, resume: bool = True, progress: bool = True,
     parts = ddf.to_delayed()
     tasks = [dask.delayed(_write_part)(parts[i], fs, root, i) for i in todo]
     client = _current_client()
-    annotations = {"resources": {"GPU": 1}} if _gpu_resources(client) else {}
+    gpu_workers = any(w.get("resources", {}).get("GPU") for w in _workers(client))
+    annotations = {"resources": {"GPU": 1}} if gpu_workers else {}
     with dask.annotate(**annotations):
         if client is not None:
             futures = client.compute(tasks)

@@ -10,13 +10,14 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 import pytest
-from ocrdata import line_crops, load_manifest
 
 import dask_ocr
 from dask_ocr import runtime
 from dask_ocr.distributed import default_partition_count
 from dask_ocr.models.base import Recognition
 from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
+
+from ocrdata import line_crops, load_manifest
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
 LOADED_ONCE = {"ppocr:detect:1t": 1, "ppocr:recognize:1t": 1}
@@ -149,3 +150,28 @@ def test_read_images_sizes_partitions_for_the_local_machine(tmp_path, monkeypatc
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert dask_ocr.read_images(str(tmp_path / "*.png")).npartitions == 6          # 3 per core
     assert dask_ocr.read_images(str(tmp_path / "*.png"), files_per_partition=10).npartitions == 4
+
+
+@pytest.mark.parametrize("name", ["local_cpu", "local_gpu", "coiled_gpu", "quickstart"])
+def test_examples_import_cleanly(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)                  # nothing runs: main() is behind __name__ == "__main__"
+    assert callable(module.main) and module.__doc__
+
+
+def test_plugin_models_serve_requests_for_any_device():
+    from dask_ocr.distributed import model_keys
+
+    detect_gpu, _ = model_keys("ppocr", use_gpu=True)
+    detect_auto, recognize_auto = model_keys("ppocr")
+    assert runtime._matches(detect_auto, detect_gpu)                 # use_gpu=None takes the GPU model
+    assert not runtime._matches(recognize_auto, detect_gpu)          # another task
+    assert not runtime._matches(model_keys("ppocr", use_gpu=False)[0], detect_gpu)
+    assert not runtime._matches(model_keys("ppocr", threads=2)[0], model_keys("ppocr")[0])
+    with pytest.raises(ValueError, match="unknown task"):
+        model_keys("ppocr", tasks=("draw",))
