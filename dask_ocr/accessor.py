@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import replace
 
 import pandas as pd
 import pyarrow as pa
@@ -68,6 +69,20 @@ def _model_key(df, model, task: str, task_parallelism: int | None, use_gpu: bool
     return ModelKey(resolve_model(model, task), task, task_parallelism or default_threads, use_gpu)
 
 
+def _decoding_options(spec, use_caching: bool, num_beams: int, max_new_tokens: int | None):
+    """TrOCR decoding settings travel in the model spec; other engines have none to take."""
+    if num_beams < 1 or (max_new_tokens is not None and max_new_tokens < 1):
+        raise ValueError("num_beams and max_new_tokens must be >= 1")
+    if spec.family != "trocr":
+        if num_beams != 1 or max_new_tokens is not None or not use_caching:
+            raise ValueError(f"use_caching, num_beams and max_new_tokens apply to TrOCR models, not {spec.name!r}")
+        return spec
+    options = {"use_caching": bool(use_caching), "num_beams": int(num_beams)}
+    if max_new_tokens is not None:
+        options["max_new_tokens"] = int(max_new_tokens)
+    return spec.with_recognizer_options(**options)
+
+
 def _apply(df, function, config, *columns):
     if not _is_dask(df):
         return function(df, config)
@@ -115,6 +130,7 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
               line_tolerance: float = 15, border_width: float = 0, group_images: bool = False,
               max_image_ratio: float = 11.25, batch_size: int = 32, confidence_col: str | None = None,
               min_confidence: float = 0.5, task_parallelism: int | None = None, use_gpu: bool | None = None,
+              use_caching: bool = True, num_beams: int = 1, max_new_tokens: int | None = None,
               max_pixels: int = DEFAULT_MAX_PIXELS):
     """Read the text of each image, region by region, in reading order.
 
@@ -130,7 +146,9 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     output_col : str
         The new text column.
     model : str
-        A recognizer from :func:`dask_ocr.available_models` (default ``"ppocr"``).
+        ``"ppocr"`` (default), a TrOCR alias (``"ocr_base_printed"``, ``"ocr_small_handwritten_v2"``,
+        ...), a Hugging Face TrOCR id (``"microsoft/trocr-base-printed"``) or a local directory
+        holding a ``VisionEncoderDecoderModel`` checkpoint.
     output_format : {"text", "formatted_text", "hocr", "alto", "positions"}
         What ``output_col`` holds:
 
@@ -165,6 +183,9 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         Region texts with a lower recognition confidence are left out of the text.
     task_parallelism, use_gpu, max_pixels
         As for :func:`detect`.
+    use_caching, num_beams, max_new_tokens
+        TrOCR decoding: the decoder's key/value cache, beam width (1 = greedy, with finished lines
+        leaving the batch), and the most tokens per line (default 128, a full text line).
 
     Returns
     -------
@@ -188,9 +209,10 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     outputs = [output_col, confidence_col] + ([positions_col] if positions_col else [])
     if len(set(outputs)) < len(outputs):
         raise ValueError(f"output_col, confidence_col and positions_col must differ, got {outputs}")
+    key = _model_key(df, model, "recognize", task_parallelism, use_gpu)
+    key = replace(key, spec=_decoding_options(key.spec, use_caching, num_beams, max_new_tokens))
     config = part.RecognizeConfig(
-        image_col, regions_col, output_col, confidence_col,
-        _model_key(df, model, "recognize", task_parallelism, use_gpu), output_format, positions_col,
+        image_col, regions_col, output_col, confidence_col, key, output_format, positions_col,
         float(line_tolerance), float(border_width), bool(group_images), float(max_image_ratio), int(batch_size),
         float(min_confidence), max_pixels)
     return _apply(df, part.recognize_partition, config, image_col, regions_col)

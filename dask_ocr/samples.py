@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-__all__ = ["SamplePage", "make_sample_pages"]
+__all__ = ["SamplePage", "make_sample_pages", "render_line_crops"]
 
 _WORDS = (
     "account address amount balance bank branch cash change contract customer date delivery "
@@ -88,3 +88,16 @@ def make_sample_pages(count: int = 4, seed: int = 0, font_size: int = 26) -> lis
         lines = _receipt_lines(rng) if kind == "receipt" else _letter_lines(rng)
         pages.append(SamplePage(f"sample_{number:03d}_{kind}.jpg", _render(lines, rng, font_size), tuple(lines)))
     return pages
+
+
+def render_line_crops(count: int = 8, seed: int = 0, font_size: int = 26) -> list[np.ndarray]:
+    """``count`` clean single-line images (RGB ``uint8``) of generated text, e.g. as a check set."""
+    rng = random.Random(seed)
+    font = ImageFont.load_default(size=font_size)
+    crops = []
+    for _ in range(count):
+        line = _sentence(rng, rng.randint(2, 6))
+        image = Image.new("RGB", (int(font.getlength(line)) + 16, int(font_size * 1.6)), "white")
+        ImageDraw.Draw(image).text((8, font_size * 0.2), line, fill="black", font=font)
+        crops.append(np.asarray(image))
+    return crops

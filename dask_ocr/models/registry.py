@@ -6,11 +6,12 @@ cache, while the model itself (sessions, weights) never leaves the process that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import ModelNotFoundError
 
-__all__ = ["ModelSpec", "available_models", "resolve_model", "create_detector", "create_recognizer"]
+__all__ = ["ModelSpec", "available_models", "resolve_model", "register_trocr", "create_detector",
+           "create_recognizer"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class ModelSpec:
         """Whether this model can ``detect`` or ``recognize``."""
         return task in self.tasks
 
+    def with_recognizer_options(self, **options) -> ModelSpec:
+        """The same spec with ``options`` added to (or replacing) the recognizer options."""
+        merged = {**dict(self.recognizer_options), **options}
+        return replace(self, recognizer_options=tuple(sorted(merged.items())))
+
 
 _REGISTRY: dict[str, ModelSpec] = {
     "ppocr": ModelSpec("ppocr", "ppocr", ("detect", "recognize")),
@@ -46,8 +52,34 @@ _REGISTRY: dict[str, ModelSpec] = {
 
 
 def available_models() -> list[str]:
-    """Names :func:`resolve_model` accepts."""
-    return sorted(_REGISTRY)
+    """Registered names; :func:`resolve_model` also takes TrOCR aliases, Hub ids and directories."""
+    from .trocr import TROCR_ALIASES
+
+    return sorted({*_REGISTRY, *TROCR_ALIASES})
+
+
+def register_trocr(name: str, source: str, allow_pickle: bool = False, precision: str = "auto") -> ModelSpec:
+    """Register a TrOCR checkpoint under ``name``, e.g. to allow its pickle weights.
+
+    Parameters
+    ----------
+    name : str
+        What ``recognize(model=...)`` will be given.
+    source : str
+        A Hugging Face id or a local directory.
+    allow_pickle : bool
+        Accept ``pytorch_model.bin`` weights (pickle can run code: only for sources you trust).
+    precision : {"auto", "fp32", "fp16", "bf16"}
+        See :class:`dask_ocr.models.trocr.TrOCRRecognizer`.
+    """
+    spec = _trocr_spec(name, source=source, allow_pickle=allow_pickle, precision=precision)
+    _REGISTRY[name.lower()] = spec
+    return spec
+
+
+def _trocr_spec(name: str, **options) -> ModelSpec:
+    """A TrOCR spec with the decoding defaults spelled out, so that equal settings give equal specs."""
+    return ModelSpec(name, "trocr", ("recognize",)).with_recognizer_options(use_caching=True, num_beams=1, **options)
 
 
 def resolve_model(model: str | ModelSpec, task: str) -> ModelSpec:
@@ -60,7 +92,14 @@ def resolve_model(model: str | ModelSpec, task: str) -> ModelSpec:
     """
     spec = model if isinstance(model, ModelSpec) else _REGISTRY.get(str(model).lower())
     if spec is None:
-        raise ModelNotFoundError(f"unknown model {model!r}; available: {', '.join(available_models())}")
+        from .trocr import trocr_source
+
+        source = trocr_source(str(model))
+        if source is not None:
+            spec = _trocr_spec(str(model), source=source)
+    if spec is None:
+        raise ModelNotFoundError(f"unknown model {model!r}; available: {', '.join(available_models())}, a "
+                                 "TrOCR checkpoint id (microsoft/trocr-...) or a local VisionEncoderDecoder directory")
     if not spec.supports(task):
         raise ModelNotFoundError(f"model {spec.name!r} cannot {task}; it supports {', '.join(spec.tasks)}")
     return spec
@@ -81,4 +120,8 @@ def create_recognizer(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = 
         from .ppocr import PPOCRRecognizer
 
         return PPOCRRecognizer(threads=threads, use_gpu=use_gpu, **dict(spec.recognizer_options))
+    if spec.family == "trocr":
+        from .trocr import TrOCRRecognizer
+
+        return TrOCRRecognizer(threads=threads, use_gpu=use_gpu, **dict(spec.recognizer_options))
     raise ModelNotFoundError(f"model family {spec.family!r} has no recognizer")
