@@ -48,8 +48,13 @@ def save_trocr(path: Path, shape: str = "tiny", seed: int = 0, init_std: float =
     depend on its input, so that comparisons between decoders are not trivially equal.
     """
     import torch
-    from transformers import (TrOCRConfig, ViTConfig, ViTImageProcessor, VisionEncoderDecoderConfig,
-                              VisionEncoderDecoderModel)
+    from transformers import (
+        TrOCRConfig,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTImageProcessor,
+    )
 
     sizes = SHAPES[shape]
     tokenizer, vocab_size = _tokenizer(sizes["vocab_size"])

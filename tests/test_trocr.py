@@ -8,7 +8,6 @@ import dask.dataframe as dd
 import pandas as pd
 import pytest
 import torch
-from ocrdata import image_frame, line_crops, load_manifest
 
 import dask_ocr
 from dask_ocr.errors import ModelNotFoundError
@@ -17,7 +16,8 @@ from dask_ocr.models.registry import register_trocr, resolve_model
 from dask_ocr.models.trocr import DEFAULT_MAX_NEW_TOKENS, TrOCRRecognizer, greedy_decode, trocr_source
 from dask_ocr.schema import BINARY_DTYPE
 
-from _trocr import EOS, ForcedLengths, save_trocr  # noqa: I001  (benchmarks/, on the path through ocrdata)
+from _trocr import EOS, ForcedLengths, save_trocr  # benchmarks/_trocr.py, on the path through ocrdata
+from ocrdata import image_frame, line_crops, load_manifest
 
 
 @pytest.fixture(scope="module")

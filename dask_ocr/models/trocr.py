@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..batching import run_batched
 from ..errors import ModelNotFoundError
 from .base import Recognition
 
@@ -29,8 +28,6 @@ TROCR_ALIASES = {
 }
 #: Long enough for a full receipt or book line (SROIE's longest dev line is 70 tokens).
 DEFAULT_MAX_NEW_TOKENS = 128
-#: Crops of one batch whose width/height ratios differ by less than this share a sort bucket.
-_ASPECT_BUCKET = 0.5
 
 LogitsHook = Callable[["object", int, "object"], "object"]
 
@@ -151,7 +148,8 @@ class TrOCRRecognizer:
             torch.set_num_threads(max(1, int(threads)))
         self.model, self.tokenizer, self.processor = _load(source, allow_pickle)
         self.model.to(self.device).eval()
-        self.source, self.max_new_tokens, self.num_beams, self.use_caching = source, max_new_tokens, num_beams, use_caching
+        self.source, self.max_new_tokens = source, max_new_tokens
+        self.num_beams, self.use_caching = num_beams, use_caching
         self.dtype = torch.float32
         if self.device.type == "cuda":
             self.dtype = _choose_gpu_precision(self, precision)
@@ -160,12 +158,21 @@ class TrOCRRecognizer:
 
     def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 16,
                   logits_hook: LogitsHook | None = None) -> list[Recognition]:
-        """Read each crop; crops of similar aspect ratio (so similar text length) share batches."""
+        """Read each crop; results in input order.
+
+        Crops are sorted by aspect ratio (a proxy for text length) and cut into batches of
+        ``batch_size``, so the lines of a batch finish decoding at similar steps.  Every crop is
+        resized to the encoder's fixed input, so batching never changes a crop's text.
+        """
         crops = list(crops)
-        buckets = [int(math.log2(max(c.shape[1], 1) / max(c.shape[0], 1)) / _ASPECT_BUCKET) for c in crops]
-        return run_batched(list(range(len(crops))), buckets, batch_size,
-                           lambda indices, _: self._read_splitting_on_oom([crops[i] for i in indices], indices,
-                                                                          logits_hook))
+        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(crops[i].shape[0], 1))
+        readings: list = [None] * len(crops)
+        for start in range(0, len(order), batch_size):
+            indices = order[start:start + batch_size]
+            for index, reading in zip(indices, self._read_splitting_on_oom([crops[i] for i in indices], indices,
+                                                                           logits_hook)):
+                readings[index] = reading
+        return readings
 
     def _read_splitting_on_oom(self, crops, indices, logits_hook) -> list[Recognition]:
         import torch
