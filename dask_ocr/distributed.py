@@ -59,28 +59,35 @@ class ModelPlugin(WorkerPlugin):
         gc.collect()
 
 
-def model_keys(models: str | Sequence[str], tasks: Sequence[str] = ("detect", "recognize"), threads: int = 1,
+def model_keys(models: str | Sequence[str], tasks: Sequence[str] | None = None, threads: int = 1,
                use_gpu: bool | None = None) -> list[ModelKey]:
-    """The keys the ``ocr`` accessor uses in Dask for ``models`` (``task_parallelism=threads``)."""
-    unknown = [task for task in tasks if task not in ("detect", "recognize")]
+    """The keys the ``ocr`` accessor uses in Dask for ``models`` (``task_parallelism=threads``).
+
+    ``tasks=None`` takes every task each model can do.
+    """
+    unknown = [task for task in tasks or () if task not in ("detect", "recognize")]
     if unknown:
         raise ValueError(f"unknown task(s) {unknown}; use 'detect' and/or 'recognize'")
     names = [models] if isinstance(models, str) else list(models)
-    return [ModelKey(resolve_model(name, task), task, threads, use_gpu) for name in names for task in tasks]
+    keys = []
+    for name in names:
+        for task in tasks or [t for t in ("detect", "recognize") if resolve_model(name, "recognize").supports(t)]:
+            keys.append(ModelKey(resolve_model(name, task), task, threads, use_gpu))
+    return keys
 
 
-def register_models(client: Client, models: str | Sequence[str] = "ppocr",
-                    tasks: Sequence[str] = ("detect", "recognize"), threads: int = 1,
-                    use_gpu: bool | None = None) -> ModelPlugin:
+def register_models(client: Client, models: str | Sequence[str] = "ppocr", tasks: Sequence[str] | None = None,
+                    threads: int = 1, use_gpu: bool | None = None) -> ModelPlugin:
     """Load ``models`` on every worker of ``client`` now (and on workers that join later).
 
     Parameters
     ----------
     client : distributed.Client
     models : str or sequence of str
-        Model names, as passed to ``detect``/``recognize`` (``model=``).
-    tasks : sequence of str
-        Which of ``"detect"`` and ``"recognize"`` to load; a model that cannot do one is an error.
+        Model names, as passed to ``detect``/``recognize`` (``model=``), e.g. ``"ppocr"`` or
+        ``"ocr_base_printed"`` (TrOCR, with its default decoding settings).
+    tasks : sequence of str, optional
+        Which of ``"detect"`` and ``"recognize"`` to load; default every task the model can do.
     threads, use_gpu
         Calls whose ``task_parallelism`` (default 1 in Dask) equals ``threads`` use these models,
         if their ``use_gpu`` is ``None`` (the default) or equals this one; calls with other

@@ -121,3 +121,16 @@ def test_decoding_arguments_are_checked(tiny):
     with pytest.raises(ValueError, match=">= 1"):
         frame.ocr.recognize(regions_col=None, model=tiny, max_new_tokens=0)
     assert DEFAULT_MAX_NEW_TOKENS >= 70                 # SROIE's longest dev line, in characters
+
+
+def test_plugin_keys_match_the_accessor_for_trocr(tiny):
+    from dataclasses import replace
+
+    from dask_ocr.accessor import _decoding_options, _model_key
+    from dask_ocr.distributed import model_keys
+
+    (registered,) = model_keys(tiny)                            # TrOCR can only recognize
+    ddf = dd.from_pandas(pd.DataFrame({"content": pd.Series([b"x"], dtype=BINARY_DTYPE)}), npartitions=1)
+    used = _model_key(ddf, tiny, "recognize", None, None)
+    assert replace(used, spec=_decoding_options(used.spec, True, 1, None)) == registered
+    assert replace(used, spec=_decoding_options(used.spec, True, 4, None)) != registered   # beams: own model
