@@ -98,8 +98,10 @@ def resolve_model(model: str | ModelSpec, task: str) -> ModelSpec:
         if source is not None:
             spec = _trocr_spec(str(model), source=source)
     if spec is None:
-        raise ModelNotFoundError(f"unknown model {model!r}; available: {', '.join(available_models())}, a "
-                                 "TrOCR checkpoint id (microsoft/trocr-...) or a local VisionEncoderDecoder directory")
+        registered = ", ".join(sorted(_REGISTRY))
+        raise ModelNotFoundError(f"unknown model {model!r}; available: {registered}; for TrOCR (recognize only) "
+                                 "ocr_{small,base,large}_{printed,handwritten}[_v2], a Hub id such as "
+                                 "microsoft/trocr-base-printed, or a local VisionEncoderDecoder directory")
     if not spec.supports(task):
         raise ModelNotFoundError(f"model {spec.name!r} cannot {task}; it supports {', '.join(spec.tasks)}")
     return spec
