@@ -51,3 +51,19 @@ def test_run_with_a_format_and_positions(tmp_path):
     assert good["text"].startswith("<?xml") and "<String" in good["text"]
     assert len(good["positions"]) > 10 and {"text", "x", "y", "line", "chars"} <= set(good["positions"][0])
     assert broken["positions"] is None and broken["ocr_error"]
+
+
+def test_run_on_a_local_cluster_resumes(tmp_path, capsys):
+    truth = write_pages(tmp_path, count=2)
+    output = str(tmp_path / "out.parquet")
+    arguments = ["run", str(tmp_path / "*.jpg"), "-o", output, "--workers", "1", "--resume",
+                 "--files-per-partition", "1"]
+    assert main(arguments) == 0
+    assert "3 row(s) written" in capsys.readouterr().err
+    assert main(arguments) == 0                                      # everything was written: nothing to redo
+    assert "0 row(s) written" in capsys.readouterr().err
+    table = pd.read_parquet(output)
+    assert len(table) == 3 and table["path"].is_unique
+    good = table.dropna(subset=["text"])
+    assert cer([truth[p.rsplit("/", 1)[-1]] for p in good["path"]], good["text"].tolist()) <= 0.02
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "x.jsonl"), "--resume"]) == 2
