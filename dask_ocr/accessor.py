@@ -172,7 +172,9 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     group_images : bool
         Read the regions of one line (e.g. word boxes) as joined crops, each at most
         ``max_image_ratio`` wide, and share the text back out to the regions by character
-        position.  Fewer, longer crops: faster on word-level regions, and short words get context.
+        position (by token count for engines without positions).  Short words get context, but
+        characters can cross word boundaries: with ``ppocr`` on FUNSD word boxes it is neither
+        more accurate nor faster (``benchmarks/grouping.py``), so it is off by default.
     max_image_ratio : float
         The widest joined crop, as width / height (``group_images`` only).
     batch_size : int

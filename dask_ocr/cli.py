@@ -14,7 +14,7 @@ RESULT_COLUMNS = ["path", "regions", "text", "text_confidence", "positions", "oc
 
 
 def _pipeline(ddf, args):
-    out = ddf.ocr.detect(model=args.model) if args.detect else ddf
+    out = ddf.ocr.detect(model=args.detector) if args.detect else ddf
     out = out.ocr.recognize(regions_col="regions" if args.detect else None, model=args.model,
                             output_format=args.format, positions_col="positions" if args.positions else None,
                             batch_size=args.batch_size, line_tolerance=args.line_tolerance,
@@ -44,9 +44,13 @@ def _client(args):
 
         return Client(args.scheduler)
     if args.workers:
-        from .distributed import start_cluster
+        from .distributed import register_models, start_cluster
 
-        return start_cluster(n_workers=args.workers, models=args.model, dashboard_address=None)
+        client = start_cluster(n_workers=args.workers, models=None, dashboard_address=None)
+        register_models(client, args.model, tasks=("recognize",))
+        if args.detect:
+            register_models(client, args.detector, tasks=("detect",))
+        return client
     return None
 
 
@@ -112,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     runner = commands.add_parser("run", help="OCR image files into Parquet (directory) or JSON Lines")
     runner.add_argument("inputs", nargs="+", help="files, globs or fsspec URLs")
     runner.add_argument("-o", "--output", required=True, help="OUT.parquet (a directory of parts) or OUT.jsonl")
-    runner.add_argument("--model", default="ppocr", help="engine (default: ppocr)")
+    runner.add_argument("--model", default="ppocr",
+                        help="recognizer: ppocr (default), a TrOCR name (ocr_base_printed), Hub id or directory")
+    runner.add_argument("--detector", default="ppocr", help="text detector (default: ppocr)")
     runner.add_argument("--no-detect", dest="detect", action="store_false",
                         help="read each whole image as one text chunk (line or word images)")
     runner.add_argument("--format", default="text", choices=OUTPUT_FORMATS,

@@ -56,7 +56,7 @@ def test_run_with_a_format_and_positions(tmp_path):
 def test_run_on_a_local_cluster_resumes(tmp_path, capsys):
     truth = write_pages(tmp_path, count=2)
     output = str(tmp_path / "out.parquet")
-    arguments = ["run", str(tmp_path / "*.jpg"), "-o", output, "--workers", "1", "--resume",
+    arguments = ["run", str(tmp_path / "*.jpg"), "-o", output, "--workers", "1", "--resume", "--detector", "ppocr",
                  "--files-per-partition", "1"]
     assert main(arguments) == 0
     assert "3 row(s) written" in capsys.readouterr().err
