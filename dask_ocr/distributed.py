@@ -69,11 +69,8 @@ def model_keys(models: str | Sequence[str], tasks: Sequence[str] | None = None, 
     if unknown:
         raise ValueError(f"unknown task(s) {unknown}; use 'detect' and/or 'recognize'")
     names = [models] if isinstance(models, str) else list(models)
-    keys = []
-    for name in names:
-        for task in tasks or [t for t in ("detect", "recognize") if resolve_model(name, "recognize").supports(t)]:
-            keys.append(ModelKey(resolve_model(name, task), task, threads, use_gpu))
-    return keys
+    return [ModelKey(resolve_model(name, task), task, threads, use_gpu)
+            for name in names for task in tasks or resolve_model(name).tasks]
 
 
 def register_models(client: Client, models: str | Sequence[str] = "ppocr", tasks: Sequence[str] | None = None,

@@ -52,7 +52,7 @@ def render_formatted_text(page: Page, max_blank_lines: int = 2) -> str:
     rendered: list[str] = []
     previous_bottom = None
     for line in page.lines:
-        top, bottom = line_box(line)[1], line_box(line)[3]
+        _, top, _, bottom = line_box(line)
         if previous_bottom is not None:
             blanks = int((top - previous_bottom) // (1.2 * text_height))
             rendered.extend([""] * min(max(blanks, 0), max_blank_lines))

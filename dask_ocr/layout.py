@@ -125,7 +125,8 @@ def line_box(line: Sequence[Word]) -> tuple[int, int, int, int]:
     return _int_box(np.concatenate([word.quad for word in line]))
 
 
-def region_words(reading: Recognition, quad: np.ndarray, region: int, width: int, height: int) -> list[Word]:
+def region_words(reading: Recognition, quad: np.ndarray, region: int, width: int, height: int,
+                 with_chars: bool = True) -> list[Word]:
     """Split a region's reading into words placed on the image.
 
     Parameters
@@ -139,6 +140,8 @@ def region_words(reading: Recognition, quad: np.ndarray, region: int, width: int
         The region's index, recorded on each word.
     width, height : int
         The image size; word and character quads are clipped to it.
+    with_chars : bool
+        Also place each character (only the page matrix and ALTO use them).
     """
     text = reading.text
     spans = reading.char_spans or [(i / len(text), (i + 1) / len(text)) for i in range(len(text))]
@@ -152,7 +155,7 @@ def region_words(reading: Recognition, quad: np.ndarray, region: int, width: int
     for match in re.finditer(r"\S+", text):
         first, last = match.start(), match.end() - 1
         chars = ()
-        if reading.char_spans is not None:
+        if with_chars and reading.char_spans is not None:
             chars = tuple(Char(text[i], place(*spans[i]), float(confidences[i])) for i in range(first, last + 1))
         words.append(Word(match.group(), place(spans[first][0], spans[last][1]),
                           float(np.mean(confidences[first:last + 1])), region, chars))
@@ -160,15 +163,16 @@ def region_words(reading: Recognition, quad: np.ndarray, region: int, width: int
 
 
 def build_page(regions: Sequence[Region], quads: Sequence[np.ndarray], readings: Sequence[Recognition],
-               ids: Sequence[int], line_tolerance: float, width: int, height: int) -> Page:
+               ids: Sequence[int], line_tolerance: float, width: int, height: int, with_chars: bool = True) -> Page:
     """Lines of words in reading order.
 
     ``regions`` are grouped into lines; each region's reading is placed on the quad its crop came
     from (``quads``), and its words are tagged with its number in the input (``ids``).
+    ``with_chars``: see :func:`region_words`.
     """
     lines = group_lines([r.box for r in regions], line_tolerance, [r.height for r in regions])
     return Page(width, height, tuple(
-        tuple(word for i in line for word in region_words(readings[i], quads[i], ids[i], width, height))
+        tuple(word for i in line for word in region_words(readings[i], quads[i], ids[i], width, height, with_chars))
         for line in lines))
 
 

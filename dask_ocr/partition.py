@@ -254,7 +254,8 @@ def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
             readings[index] = part
     kept = [i for i, r in enumerate(readings) if r.text.strip() and r.confidence >= config.min_confidence]
     page = build_page([row.regions[i] for i in kept], [row.quads[i] for i in kept], [readings[i] for i in kept],
-                      [row.ids[i] for i in kept], config.line_tolerance, *row.size)
+                      [row.ids[i] for i in kept], config.line_tolerance, *row.size,
+                      with_chars=bool(config.positions_col) or config.output_format == "alto")
     confidence = None
     if kept:
         weights = np.array([len(readings[i].text) for i in kept], dtype=np.float64)

@@ -82,8 +82,8 @@ def _trocr_spec(name: str, **options) -> ModelSpec:
     return ModelSpec(name, "trocr", ("recognize",)).with_recognizer_options(use_caching=True, num_beams=1, **options)
 
 
-def resolve_model(model: str | ModelSpec, task: str) -> ModelSpec:
-    """Look a model up by name and check that it can do ``task``.
+def resolve_model(model: str | ModelSpec, task: str | None = None) -> ModelSpec:
+    """Look a model up by name and, unless ``task`` is ``None``, check that it can do ``task``.
 
     Raises
     ------
@@ -102,7 +102,7 @@ def resolve_model(model: str | ModelSpec, task: str) -> ModelSpec:
         raise ModelNotFoundError(f"unknown model {model!r}; available: {registered}; for TrOCR (recognize only) "
                                  "ocr_{small,base,large}_{printed,handwritten}[_v2], a Hub id such as "
                                  "microsoft/trocr-base-printed, or a local VisionEncoderDecoder directory")
-    if not spec.supports(task):
+    if task is not None and not spec.supports(task):
         raise ModelNotFoundError(f"model {spec.name!r} cannot {task}; it supports {', '.join(spec.tasks)}")
     return spec
 
