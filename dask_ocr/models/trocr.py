@@ -29,7 +29,8 @@ TROCR_ALIASES = {
 #: Long enough for a full receipt or book line (SROIE's longest dev line is 70 tokens).
 DEFAULT_MAX_NEW_TOKENS = 128
 
-LogitsHook = Callable[["object", int, "object"], "object"]
+#: ``hook(rows, step, logits) -> logits``, see :func:`greedy_decode`.
+LogitsHook = Callable[..., object]
 
 
 def trocr_source(name: str) -> str | None:
