@@ -24,16 +24,19 @@ def load_manifest(data: Path, name: str, limit: int | None = None) -> list[dict]
     return records
 
 
-def line_crops(records: list[dict]) -> tuple[list[bytes], list[str]]:
-    """PNG bytes of every manifest region (line or word box), and its transcript."""
+def line_crops(records: list[dict], margin: int = 0) -> tuple[list[bytes], list[str]]:
+    """PNG bytes of every manifest region (line or word box, grown by ``margin`` px), and its transcript."""
     from PIL import Image
 
     crops, texts = [], []
     for record in records:
         page = Image.open(io.BytesIO(record["content"])).convert("RGB")
         for region in record["regions"]:
+            x0, y0, x1, y1 = region["box"]
+            box = (max(0, x0 - margin), max(0, y0 - margin),
+                   min(page.width, x1 + margin), min(page.height, y1 + margin))
             buffer = io.BytesIO()
-            page.crop(tuple(region["box"])).save(buffer, format="PNG")
+            page.crop(box).save(buffer, format="PNG")
             crops.append(buffer.getvalue())
             texts.append(region["text"])
     return crops, texts
@@ -61,10 +64,10 @@ def machine() -> dict:
             "processor": platform.processor() or platform.machine(), "onnxruntime": onnxruntime.__version__}
 
 
-def write_results(name: str, payload: dict, markdown: str) -> None:
-    """Write ``results/<name>.json`` and ``results/<name>.md`` and echo the Markdown."""
-    RESULTS.mkdir(exist_ok=True)
+def write_results(name: str, payload: dict, markdown: str, folder: Path = RESULTS) -> None:
+    """Write ``<folder>/<name>.json`` and ``<folder>/<name>.md`` and echo the Markdown."""
+    folder.mkdir(parents=True, exist_ok=True)
     payload = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(), **payload}
-    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
-    (RESULTS / f"{name}.md").write_text(markdown + "\n")
+    (folder / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (folder / f"{name}.md").write_text(markdown + "\n")
     print(markdown)

@@ -129,7 +129,7 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
               model: str = "ppocr", output_format: str = "text", positions_col: str | None = None,
               line_tolerance: float = 15, border_width: float = 0, group_images: bool = False,
               max_image_ratio: float = 11.25, batch_size: int = 32, confidence_col: str | None = None,
-              min_confidence: float = 0.5, task_parallelism: int | None = None, use_gpu: bool | None = None,
+              min_confidence: float | None = None, task_parallelism: int | None = None, use_gpu: bool | None = None,
               use_caching: bool = True, num_beams: int = 1, max_new_tokens: int | None = None,
               max_pixels: int = DEFAULT_MAX_PIXELS):
     """Read the text of each image, region by region, in reading order.
@@ -181,8 +181,10 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         Crops per model call.  Crops of all images of a partition are pooled and batched by width.
     confidence_col : str, optional
         Column for the character-weighted mean confidence; default ``f"{output_col}_confidence"``.
-    min_confidence : float
-        Region texts with a lower recognition confidence are left out of the text.
+    min_confidence : float, optional
+        Region texts with a lower recognition confidence are left out of the text.  Default: the
+        model's own (0.5 for ``ppocr`` and TrOCR; 0 for ``tesseract``, whose word confidences are
+        not probabilities and which keeps every word itself).
     task_parallelism, use_gpu, max_pixels
         As for :func:`detect`.
     use_caching, num_beams, max_new_tokens
@@ -216,7 +218,7 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     config = part.RecognizeConfig(
         image_col, regions_col, output_col, confidence_col, key, output_format, positions_col,
         float(line_tolerance), float(border_width), bool(group_images), float(max_image_ratio), int(batch_size),
-        float(min_confidence), max_pixels)
+        key.spec.min_confidence if min_confidence is None else float(min_confidence), max_pixels)
     return _apply(df, part.recognize_partition, config, image_col, regions_col)
 
 

@@ -28,6 +28,8 @@ class ModelSpec:
         ``"detect"`` and/or ``"recognize"``.
     detector_options, recognizer_options : tuple of (str, object) pairs
         Keyword arguments for the backend constructors (tuples, so that the spec hashes).
+    min_confidence : float
+        The default of ``recognize(min_confidence=...)``: readings less confident are dropped.
     """
 
     name: str
@@ -35,6 +37,7 @@ class ModelSpec:
     tasks: tuple[str, ...]
     detector_options: tuple[tuple[str, object], ...] = field(default=())
     recognizer_options: tuple[tuple[str, object], ...] = field(default=())
+    min_confidence: float = 0.5
 
     def supports(self, task: str) -> bool:
         """Whether this model can ``detect`` or ``recognize``."""
@@ -48,6 +51,7 @@ class ModelSpec:
 
 _REGISTRY: dict[str, ModelSpec] = {
     "ppocr": ModelSpec("ppocr", "ppocr", ("detect", "recognize")),
+    "tesseract": ModelSpec("tesseract", "tesseract", ("detect", "recognize"), min_confidence=0.0),
 }
 
 
@@ -113,6 +117,10 @@ def create_detector(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = No
         from .ppocr import PPOCRDetector
 
         return PPOCRDetector(threads=threads, use_gpu=use_gpu, **dict(spec.detector_options))
+    if spec.family == "tesseract":
+        from .tesseract import TesseractDetector
+
+        return TesseractDetector(threads=threads, use_gpu=use_gpu, **dict(spec.detector_options))
     raise ModelNotFoundError(f"model family {spec.family!r} has no detector")
 
 
@@ -126,4 +134,8 @@ def create_recognizer(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = 
         from .trocr import TrOCRRecognizer
 
         return TrOCRRecognizer(threads=threads, use_gpu=use_gpu, **dict(spec.recognizer_options))
+    if spec.family == "tesseract":
+        from .tesseract import TesseractRecognizer
+
+        return TesseractRecognizer(threads=threads, use_gpu=use_gpu, **dict(spec.recognizer_options))
     raise ModelNotFoundError(f"model family {spec.family!r} has no recognizer")
