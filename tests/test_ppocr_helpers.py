@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from dask_ocr.models.ppocr import ctc_decode, detection_size
+from dask_ocr.geometry import crop_region, parse_region
+from dask_ocr.io import decode_image
+from dask_ocr.models.ppocr import PPOCRRecognizer, ctc_decode, detection_size, latin_character
+from dask_ocr.models.registry import resolve_model
+
+from ocrdata import load_manifest
 
 CHARS = ["<blank>", "a", "b", ":", " "]
 
@@ -44,3 +49,22 @@ def test_ctc_character_spans_follow_the_time_steps():
     assert result.char_confidences == pytest.approx((0.9, 0.9, 0.9))
     assert ctc_decode(one_hot([1]), CHARS, step_width=1.0).char_spans == ((0.0, 1.0),)
     assert ctc_decode(one_hot([1, 2]), CHARS).char_spans is None        # no step width, no positions
+
+
+def test_latin_character_classes():
+    assert all(latin_character(c) for c in "aZ09:;@€£%é")
+    assert not any(latin_character(c) for c in "物出门，（")
+
+
+def test_latin_charset_reads_cjk_lines_as_latin_only():
+    # SROIE receipt 000, lines 39-40: Chinese text (transcribed "***"); the whole dictionary reads it as Chinese.
+    record = load_manifest("sroie", 1)[0]
+    image = decode_image(record["content"])
+    crops = [crop_region(image, parse_region({"box": record["regions"][i]["box"]}), 2) for i in (39, 40)]
+    whole = PPOCRRecognizer(charset=None).recognize(crops)
+    latin = PPOCRRecognizer().recognize(crops)
+    assert all(any(not latin_character(c) for c in r.text) for r in whole)
+    assert all(latin_character(c) for r in latin for c in r.text)
+    assert resolve_model("ppocr_multilingual").recognizer_options == (("charset", None),)
+    with pytest.raises(ValueError, match="charset"):
+        PPOCRRecognizer(charset="greek")

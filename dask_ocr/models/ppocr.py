@@ -20,7 +20,8 @@ from ..geometry import Region
 from .base import Recognition
 from .onnx import make_session
 
-__all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size"]
+__all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
+           "latin_character"]
 
 REC_HEIGHT = 48
 CLS_SHAPE = (48, 192)
@@ -160,6 +161,13 @@ def ctc_decode(probabilities: np.ndarray, characters: Sequence[str], space_boost
     return Recognition(text, float(char_confidences.mean()), spans, tuple(char_confidences.astype(float).tolist()))
 
 
+def latin_character(character: str) -> bool:
+    """Whether a class label belongs to Latin-script text: Latin letters (with their accented and
+    extended forms), ASCII digits and punctuation, and the general punctuation and currency signs."""
+    code = ord(character[0]) if character else 0
+    return code < 0x250 or 0x2000 <= code < 0x2200
+
+
 def character_spans(centres: np.ndarray) -> tuple[tuple[float, float], ...]:
     """Extents of characters from their centres (fractions of the crop width, increasing).
 
@@ -194,6 +202,10 @@ class PPOCRRecognizer:
         Classifier confidence needed to turn a crop upside down.
     space_boost : float
         See :func:`ctc_decode`; 3 recovers most spaces the model drops around punctuation.
+    charset : {"latin", None}
+        ``"latin"`` decodes only Latin-script characters (:func:`latin_character`): the bundled
+        model also knows some 18,000 CJK and other characters, and reads smudges and logos as
+        them.  ``None`` keeps the whole dictionary (Chinese, Japanese ... documents).
 
     Notes
     -----
@@ -204,7 +216,7 @@ class PPOCRRecognizer:
 
     def __init__(self, model_path=None, cls_model_path=None, threads: int = 1, use_gpu: bool | None = None,
                  use_angle_cls: bool = False, width_quantum: int = 64, min_width: int = 64, cls_thresh: float = 0.9,
-                 space_boost: float = 3.0):
+                 space_boost: float = 3.0, charset: str | None = "latin"):
         self.session = make_session(model_path or bundled_model_path("rec"), threads, use_gpu)
         self.input_name = self.session.get_inputs()[0].name
         metadata = self.session.get_modelmeta().custom_metadata_map
@@ -216,6 +228,11 @@ class PPOCRRecognizer:
             self.classifier = make_session(cls_model_path or bundled_model_path("cls"), threads, use_gpu)
         self.width_quantum, self.min_width, self.cls_thresh = width_quantum, min_width, cls_thresh
         self.space_boost = space_boost
+        if charset not in (None, "latin"):
+            raise ValueError(f"charset must be 'latin' or None, got {charset!r}")
+        self.allowed = None
+        if charset == "latin":
+            self.allowed = np.array([True] + [latin_character(c) for c in self.characters[1:]])
 
     def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[Recognition]:
         """Read each crop (RGB ``uint8``); results in input order."""
@@ -241,6 +258,8 @@ class PPOCRRecognizer:
             resized_w = min(width, self._resized_width(crop))
             slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)))
         probabilities = self.session.run(None, {self.input_name: batch})[0]
+        if self.allowed is not None:
+            probabilities = np.where(self.allowed, probabilities, 0.0)
         step = width / probabilities.shape[1]
         return [ctc_decode(p, self.characters, self.space_boost, step / min(width, self._resized_width(crop)))
                 for p, crop in zip(probabilities, crops)]

@@ -43,6 +43,11 @@ class ModelSpec:
         """Whether this model can ``detect`` or ``recognize``."""
         return task in self.tasks
 
+    def with_detector_options(self, **options) -> ModelSpec:
+        """The same spec with ``options`` added to (or replacing) the detector options."""
+        merged = {**dict(self.detector_options), **options}
+        return replace(self, detector_options=tuple(sorted(merged.items())))
+
     def with_recognizer_options(self, **options) -> ModelSpec:
         """The same spec with ``options`` added to (or replacing) the recognizer options."""
         merged = {**dict(self.recognizer_options), **options}
@@ -51,6 +56,9 @@ class ModelSpec:
 
 _REGISTRY: dict[str, ModelSpec] = {
     "ppocr": ModelSpec("ppocr", "ppocr", ("detect", "recognize")),
+    # The same PP-OCR models decoding their whole dictionary: Chinese, Japanese and the other scripts.
+    "ppocr_multilingual": ModelSpec("ppocr_multilingual", "ppocr", ("detect", "recognize"),
+                                    recognizer_options=(("charset", None),)),
     "tesseract": ModelSpec("tesseract", "tesseract", ("detect", "recognize"), min_confidence=0.0),
 }
 
