@@ -182,9 +182,10 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     confidence_col : str, optional
         Column for the character-weighted mean confidence; default ``f"{output_col}_confidence"``.
     min_confidence : float, optional
-        Region texts with a lower recognition confidence are left out of the text.  Default: the
-        model's own (0.5 for ``ppocr`` and TrOCR; 0 for ``tesseract``, whose word confidences are
-        not probabilities and which keeps every word itself).
+        Region texts with a lower recognition confidence are left out of the text (they are mostly
+        stains and graphics found by a detector).  Default: 0 with ``regions_col=None``, where each
+        image is known to be text; else the model's own (0.5 for ``ppocr`` and TrOCR; 0 for
+        ``tesseract``, whose word confidences are not probabilities).
     task_parallelism, use_gpu, max_pixels
         As for :func:`detect`.
     use_caching, num_beams, max_new_tokens
@@ -218,8 +219,14 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     config = part.RecognizeConfig(
         image_col, regions_col, output_col, confidence_col, key, output_format, positions_col,
         float(line_tolerance), float(border_width), bool(group_images), float(max_image_ratio), int(batch_size),
-        key.spec.min_confidence if min_confidence is None else float(min_confidence), max_pixels)
+        _min_confidence(min_confidence, key.spec, regions_col), max_pixels)
     return _apply(df, part.recognize_partition, config, image_col, regions_col)
+
+
+def _min_confidence(value: float | None, spec, regions_col: str | None) -> float:
+    if value is not None:
+        return float(value)
+    return 0.0 if regions_col is None else spec.min_confidence
 
 
 def draw_regions(df, image_col: str = "content", regions_col: str = "regions",

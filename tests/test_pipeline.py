@@ -118,3 +118,15 @@ def test_draw_regions_returns_png(sroie_pages):
     assert image.format == "PNG" and image.size == (sroie_pages[0]["width"], sroie_pages[0]["height"])
     html = dask_ocr.display_images(out, "image_with_regions", limit=1)
     assert html.count("<img") == 1
+
+
+def test_whole_image_readings_are_kept_however_unsure():
+    # Hard handwriting: with regions_col=None every image is known to be text, so a reading below
+    # the detector-noise threshold (0.5 for ppocr) is still better than an empty one.
+    lines = load_manifest("hooker_lines", 12)
+    references = [r["text"] for r in lines]
+    kept = image_frame(lines).ocr.recognize(regions_col=None)
+    strict = image_frame(lines).ocr.recognize(regions_col=None, min_confidence=0.5)
+    assert kept["text"].str.len().gt(0).all()
+    assert strict["text"].fillna("").eq("").any()
+    assert cer(references, kept["text"].tolist()) < cer(references, strict["text"].fillna("").tolist())
