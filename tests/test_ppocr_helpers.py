@@ -68,3 +68,11 @@ def test_latin_charset_reads_cjk_lines_as_latin_only():
     assert resolve_model("ppocr_multilingual").recognizer_options == (("charset", None),)
     with pytest.raises(ValueError, match="charset"):
         PPOCRRecognizer(charset="greek")
+
+
+def test_spec_options_merge_and_hash():
+    spec = resolve_model("ppocr").with_detector_options(box_thresh=0.4)
+    spec = spec.with_detector_options(unclip_ratio=2.0, box_thresh=0.6).with_recognizer_options(space_boost=1.0)
+    assert spec.detector_options == (("box_thresh", 0.6), ("unclip_ratio", 2.0))
+    assert spec.recognizer_options == (("space_boost", 1.0),)
+    assert spec != resolve_model("ppocr") and len({spec, resolve_model("ppocr")}) == 2

@@ -45,13 +45,15 @@ class ModelSpec:
 
     def with_detector_options(self, **options) -> ModelSpec:
         """The same spec with ``options`` added to (or replacing) the detector options."""
-        merged = {**dict(self.detector_options), **options}
-        return replace(self, detector_options=tuple(sorted(merged.items())))
+        return replace(self, detector_options=_merged(self.detector_options, options))
 
     def with_recognizer_options(self, **options) -> ModelSpec:
         """The same spec with ``options`` added to (or replacing) the recognizer options."""
-        merged = {**dict(self.recognizer_options), **options}
-        return replace(self, recognizer_options=tuple(sorted(merged.items())))
+        return replace(self, recognizer_options=_merged(self.recognizer_options, options))
+
+
+def _merged(pairs: tuple[tuple[str, object], ...], options: dict) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted({**dict(pairs), **options}.items()))
 
 
 _REGISTRY: dict[str, ModelSpec] = {
