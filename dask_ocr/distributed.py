@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import dask
 from dask.base import tokenize
-from distributed import Client, LocalCluster, WorkerPlugin, default_client
+from distributed import Client, LocalCluster, WorkerPlugin, default_client, wait
 
 from .models.registry import resolve_model
 from .runtime import ModelKey, load_model
@@ -235,6 +235,8 @@ def write_parquet(ddf, path: str, resume: bool = True, progress: bool = True,
     Each partition is written to a temporary file and moved into place only when complete, so an
     interrupted job leaves whole parts only.  Run the same job again with ``resume=True`` and the
     partitions already written are skipped: every input row ends up in the output exactly once.
+    When a partition fails on a distributed cluster, the others still run to the end and are kept
+    before the first error is raised, so the rerun computes only what failed.
 
     Parameters
     ----------
@@ -284,9 +286,12 @@ def write_parquet(ddf, path: str, resume: bool = True, progress: bool = True,
                     from distributed import progress as show_progress
 
                     show_progress(futures)
+                # Let every partition that can be written finish (a rerun then redoes only the
+                # failures, and no task is left writing after we return), then raise the first error.
+                wait(futures)
                 return sum(client.gather(futures))
             except BaseException:
-                client.cancel(futures)  # stop the rest, and let a rerun recompute failed keys
+                client.cancel(futures)  # interrupted: stop the rest, and let a rerun recompute failed keys
                 raise
         if progress:
             from dask.diagnostics import ProgressBar
