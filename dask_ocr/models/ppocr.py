@@ -230,9 +230,11 @@ class PPOCRRecognizer:
         self.space_boost = space_boost
         if charset not in (None, "latin"):
             raise ValueError(f"charset must be 'latin' or None, got {charset!r}")
-        self.allowed = None
+        # The classes decoded: all, or the blank plus the Latin ones (the space, last, stays last).
+        self.classes = np.arange(len(self.characters))
         if charset == "latin":
-            self.allowed = np.array([True] + [latin_character(c) for c in self.characters[1:]])
+            self.classes = np.array([0] + [i for i, c in enumerate(self.characters) if i and latin_character(c)])
+        self.labels = [self.characters[i] for i in self.classes]
 
     def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[Recognition]:
         """Read each crop (RGB ``uint8``); results in input order."""
@@ -258,10 +260,10 @@ class PPOCRRecognizer:
             resized_w = min(width, self._resized_width(crop))
             slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)))
         probabilities = self.session.run(None, {self.input_name: batch})[0]
-        if self.allowed is not None:
-            probabilities = np.where(self.allowed, probabilities, 0.0)
+        if len(self.classes) < probabilities.shape[-1]:
+            probabilities = probabilities[:, :, self.classes]
         step = width / probabilities.shape[1]
-        return [ctc_decode(p, self.characters, self.space_boost, step / min(width, self._resized_width(crop)))
+        return [ctc_decode(p, self.labels, self.space_boost, step / min(width, self._resized_width(crop)))
                 for p, crop in zip(probabilities, crops)]
 
     def _upright(self, crops: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
