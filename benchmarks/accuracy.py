@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_DATA, RESULTS, line_crops, load_manifest, write_results  # noqa: E402
+from _common import DEFAULT_DATA, RESULTS, line_crops, load_manifest, machine, write_results  # noqa: E402
 
 DATASETS = ("sroie", "funsd", "iam_lines", "hooker_lines", "fondue_en_print")
 IGNORE_CASE = {"sroie"}
@@ -164,7 +164,7 @@ def measure(readers: dict, loads: list[Workload]) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], command: str, machine: str) -> str:
+def markdown(rows: list[dict], command: str, described: str) -> str:
     """The crop table (CER, lines/s) and the page table (P/R/F1, CER, pages/s)."""
     baseline = {(r["dataset"], r["task"]): r["per_s"] for r in rows if r["engine"] == "dask_ocr ppocr"}
     crops = ["| dataset | engine | crops | CER | crops/s | speed vs dask_ocr ppocr |", "|---|---|---|---|---|---|"]
@@ -179,7 +179,7 @@ def markdown(rows: list[dict], command: str, machine: str) -> str:
             page_cer = f"{r['cer']:.2%}" if "cer" in r else "–"
             pages.append(f"{head} {r['precision']:.3f} | {r['recall']:.3f} | **{r['f1']:.3f}** | {page_cer} | "
                          f"{r['per_s']:.2f} | {ratio} |")
-    return "\n".join([f"`{command}` on {machine}.", "", "Crops (lines or words):", "", *crops, "",
+    return "\n".join([f"`{command}` on {described}.", "", "Crops (lines or words):", "", *crops, "",
                       "Pages:", "", *pages])
 
 
@@ -226,8 +226,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import dask
-
-    from _common import machine
 
     with dask.config.set(scheduler="threads"):
         rows = measure(engines(args.trocr, args.peers), workloads(args.data, args.pages, args.crops))
