@@ -1,8 +1,7 @@
-"""Helpers shared by the benchmarks: data loading, timing, machine description, result files."""
+"""Helpers shared by the benchmarks: timing, machine description, result files (data: :mod:`dask_ocr.datasets`)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
@@ -14,32 +13,7 @@ from pathlib import Path
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"
 
-
-def load_manifest(data: Path, name: str, limit: int | None = None) -> list[dict]:
-    """Manifest records with the image bytes under ``content``."""
-    lines = (Path(data) / name / "manifest.jsonl").read_text().splitlines()[:limit]
-    records = [json.loads(line) for line in lines]
-    for record in records:
-        record["content"] = (Path(data) / name / record["image"]).read_bytes()
-    return records
-
-
-def line_crops(records: list[dict], margin: int = 0) -> tuple[list[bytes], list[str]]:
-    """PNG bytes of every manifest region (line or word box, grown by ``margin`` px), and its transcript."""
-    from PIL import Image
-
-    crops, texts = [], []
-    for record in records:
-        page = Image.open(io.BytesIO(record["content"])).convert("RGB")
-        for region in record["regions"]:
-            x0, y0, x1, y1 = region["box"]
-            box = (max(0, x0 - margin), max(0, y0 - margin),
-                   min(page.width, x1 + margin), min(page.height, y1 + margin))
-            buffer = io.BytesIO()
-            page.crop(box).save(buffer, format="PNG")
-            crops.append(buffer.getvalue())
-            texts.append(region["text"])
-    return crops, texts
+from dask_ocr.datasets import line_crops, load_manifest  # noqa: E402,F401  (re-exported for the benchmarks)
 
 
 def timed(function, repeats: int) -> tuple[list[float], object]:

@@ -16,19 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dask_ocr.datasets import region_texts  # noqa: E402
+
 from _common import DEFAULT_DATA, load_manifest, median, timed, write_results  # noqa: E402
 
 SETTINGS = [("one crop per word", {"group_images": False}),
             ("grouped, max_image_ratio 11.25 (default ratio)", {"group_images": True}),
             ("grouped, max_image_ratio 25", {"group_images": True, "max_image_ratio": 25.0})]
-
-
-def region_texts(positions, count: int) -> list[str]:
-    """Each region's text, from the words of a ``positions`` cell."""
-    texts = [[] for _ in range(count)]
-    for word in positions if positions is not None else []:
-        texts[word["region"]].append(word["text"])
-    return [" ".join(words) for words in texts]
 
 
 def main() -> None:

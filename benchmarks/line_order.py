@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dask_ocr.metrics import same_line_counts  # noqa: E402
+
 from _common import DEFAULT_DATA, write_results  # noqa: E402
 
 TOLERANCES = [0, 5, 10, 15, 20, 25, 30]
@@ -33,27 +35,6 @@ def load_boxes(data: Path, name: str, limit: int | None) -> list[dict]:
 
     lines = (Path(data) / name / "manifest.jsonl").read_text().splitlines()[:limit]
     return [json.loads(line) for line in lines]
-
-
-def same_line_counts(boxes, lines) -> tuple[int, int, int]:
-    """True positive, false positive and false negative same-line pairs of one page."""
-    import numpy as np
-
-    boxes = np.asarray(boxes, dtype=float)
-    line_of = np.empty(len(boxes), dtype=int)
-    for number, line in enumerate(lines):
-        line_of[line] = number
-    top, bottom = boxes[:, 1], boxes[:, 3]
-    overlap = np.minimum(bottom[:, None], bottom[None, :]) - np.maximum(top[:, None], top[None, :])
-    smaller = np.minimum((bottom - top)[:, None], (bottom - top)[None, :])
-    same_truth = overlap >= 0.5 * smaller
-    different_truth = overlap <= 0
-    same_found = line_of[:, None] == line_of[None, :]
-    upper = np.triu(np.ones_like(same_found), k=1)
-    tp = int((same_truth & same_found & upper).sum())
-    fp = int((different_truth & same_found & upper).sum())
-    fn = int((same_truth & ~same_found & upper).sum())
-    return tp, fp, fn
 
 
 def score(records: list[dict], tolerance: float, ignore_case: bool) -> dict:

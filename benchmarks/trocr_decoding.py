@@ -30,8 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dask_ocr.testing import ForcedLengths, save_trocr  # noqa: E402
+
 from _common import DEFAULT_DATA, line_crops, load_manifest, write_results  # noqa: E402
-from _trocr import ForcedLengths, save_trocr  # noqa: E402
 
 TARGETS = {"c_over_a": 3.5, "c_over_b": 1.25, "c_over_d": 0.8}
 
@@ -49,11 +50,10 @@ def clock(function, repeats: int = 1) -> float:
 def measure(shape: str, crops: list, lengths: list[int], batch_size: int, threads: int, repeats: int) -> dict:
     import torch
 
-    from dask_ocr.models.trocr import TrOCRRecognizer
+    from dask_ocr.models.trocr import TrOCRRecognizer, greedy_decode
 
     with tempfile.TemporaryDirectory() as folder:
-        recognizer = TrOCRRecognizer(str(save_trocr(Path(folder) / shape, shape)), threads=threads,
-                                     max_new_tokens=max(lengths) + 1)
+        recognizer = TrOCRRecognizer(str(save_trocr(Path(folder) / shape, shape)), threads=threads)
     model, forced = recognizer.model, ForcedLengths(lengths)
     batches = [list(range(i, min(i + batch_size, len(crops)))) for i in range(0, len(crops), batch_size)]
 
@@ -67,8 +67,12 @@ def measure(shape: str, crops: list, lengths: list[int], batch_size: int, thread
             model.generate(recognizer.pixel_values([crops[i] for i in rows]), max_new_tokens=max(lengths) + 1,
                            num_beams=1, do_sample=False, use_cache=True, logits_processor=[forced.processor(rows)])
 
-    def ours():
-        recognizer.recognize(crops, batch_size, logits_hook=forced)
+    def ours():  # the recognizer's decoder on its batches (sorted by aspect ratio), lengths forced
+        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
+        for start in range(0, len(order), batch_size):
+            rows = torch.as_tensor(order[start:start + batch_size])
+            greedy_decode(model, recognizer.pixel_values([crops[i] for i in rows.tolist()]), max(lengths) + 1,
+                          lambda active, step, logits, rows=rows: forced(rows[active], step, logits))
 
     def encoder_alone():
         for rows in batches:

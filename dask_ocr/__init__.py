@@ -5,15 +5,19 @@ Importing the package registers the ``ocr`` accessor on pandas and Dask DataFram
     import dask_ocr
     ddf = dask_ocr.read_images("scans/*.jpg")
     out = ddf.ocr.detect().ocr.recognize()
+
+The cluster helpers (:func:`start_cluster`, :func:`register_models`, :class:`ModelPlugin`) load
+``distributed`` on first use, so plain pandas use never imports it.
 """
 
 from .accessor import detect, draw_regions, recognize, register_accessors
 from .display import display_images
-from .distributed import ModelPlugin, register_models, start_cluster, write_parquet
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
-from .io import decode_image, read_images
+from .io import decode_image
 from .models.registry import available_models
+from .readers import read_images
 from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
+from .sinks import write_parquet
 
 __all__ = [
     "read_images", "decode_image", "detect", "recognize", "draw_regions", "display_images",
@@ -21,6 +25,21 @@ __all__ = [
     "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError",
     "ModelNotFoundError",
 ]
+
+_CLUSTER_NAMES = {"start_cluster", "register_models", "ModelPlugin"}
+
+
+def __getattr__(name: str):
+    if name in _CLUSTER_NAMES:
+        from . import distributed
+
+        return getattr(distributed, name)
+    raise AttributeError(f"module 'dask_ocr' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_CLUSTER_NAMES})
+
 
 try:
     from importlib.metadata import version as _version

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import replace
 
 import pandas as pd
 import pyarrow as pa
 from PIL import ImageColor
 
+from . import defaults
 from . import partition as part
 from .formats import OUTPUT_FORMATS
-from .io import DEFAULT_MAX_PIXELS
+from .models.base import DecodingOptions
 from .models.registry import resolve_model
 from .runtime import ModelKey
 from .schema import ERROR_COL
@@ -30,9 +30,16 @@ def _is_dask(df) -> bool:
 
 
 def _require_columns(df, image_col: str, regions_col: str | None = None):
-    missing = [n for n in (image_col, regions_col) if n is not None and n not in df.columns]
-    if missing:
-        raise KeyError(f"column(s) {missing} not found; the frame has {list(df.columns)}")
+    """Say what to do when a column is missing, not just that it is."""
+    if image_col not in df.columns:
+        hint = ("; the frame has only paths: read the files with dask_ocr.read_images(paths), or pass "
+                "image_col= naming the column of image bytes") if "path" in df.columns else \
+            "; pass image_col= naming the column of image bytes"
+        raise KeyError(f"image column {image_col!r} not found in {list(df.columns)}{hint}")
+    if regions_col is not None and regions_col not in df.columns:
+        raise KeyError(f"regions column {regions_col!r} not found in {list(df.columns)}: call .ocr.detect() first, "
+                       "pass regions_col= naming your regions, or regions_col=None to read each whole image as one "
+                       "line of text")
     _check_image_dtype(df, image_col)
     _check_regions_dtype(df, regions_col)
 
@@ -69,18 +76,13 @@ def _model_key(df, model, task: str, task_parallelism: int | None, use_gpu: bool
     return ModelKey(resolve_model(model, task), task, task_parallelism or default_threads, use_gpu)
 
 
-def _decoding_options(spec, use_caching: bool, num_beams: int, max_new_tokens: int | None):
-    """TrOCR decoding settings travel in the model spec; other engines have none to take."""
-    if num_beams < 1 or (max_new_tokens is not None and max_new_tokens < 1):
-        raise ValueError("num_beams and max_new_tokens must be >= 1")
-    if spec.family != "trocr":
-        if num_beams != 1 or max_new_tokens is not None or not use_caching:
-            raise ValueError(f"use_caching, num_beams and max_new_tokens apply to TrOCR models, not {spec.name!r}")
-        return spec
-    options = {"use_caching": bool(use_caching), "num_beams": int(num_beams)}
-    if max_new_tokens is not None:
-        options["max_new_tokens"] = int(max_new_tokens)
-    return spec.with_recognizer_options(**options)
+def _decoding_options(spec, use_caching: bool, num_beams: int, max_new_tokens: int) -> DecodingOptions:
+    """TrOCR decoding settings, passed with each call; other engines have none to take."""
+    decoding = DecodingOptions(max_new_tokens=int(max_new_tokens), num_beams=int(num_beams),
+                               use_caching=bool(use_caching))
+    if spec.family != "trocr" and not decoding.is_default():
+        raise ValueError(f"use_caching, num_beams and max_new_tokens apply to TrOCR models, not {spec.name!r}")
+    return decoding
 
 
 def _apply(df, function, config, *columns):
@@ -91,9 +93,9 @@ def _apply(df, function, config, *columns):
                              enforce_metadata=False, required_columns=needed)
 
 
-def detect(df, image_col: str = "content", output_col: str = "regions", model: str = "ppocr",
+def detect(df, image_col: str = "content", output_col: str = "regions", model: str = defaults.MODEL,
            task_parallelism: int | None = None, use_gpu: bool | None = None,
-           max_pixels: int = DEFAULT_MAX_PIXELS):
+           max_pixels: int = defaults.MAX_PIXELS):
     """Find text regions in each image.
 
     Parameters
@@ -120,18 +122,20 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
         All input rows in order, plus ``output_col`` and ``ocr_error`` (null unless the row failed).
     """
     _require_columns(df, image_col)
-    config = part.DetectConfig(image_col, output_col, _model_key(df, model, "detect", task_parallelism, use_gpu),
-                               max_pixels)
+    config = part.DetectConfig(image_col=image_col, output_col=output_col, max_pixels=int(max_pixels),
+                               model=_model_key(df, model, "detect", task_parallelism, use_gpu))
     return _apply(df, part.detect_partition, config, image_col)
 
 
 def recognize(df, image_col: str = "content", regions_col: str | None = "regions", output_col: str = "text",
-              model: str = "ppocr", output_format: str = "text", positions_col: str | None = None,
-              line_tolerance: float = 15, border_width: float = 0, group_images: bool = False,
-              max_image_ratio: float = 11.25, batch_size: int = 32, confidence_col: str | None = None,
-              min_confidence: float | None = None, task_parallelism: int | None = None, use_gpu: bool | None = None,
-              use_caching: bool = True, num_beams: int = 1, max_new_tokens: int | None = None,
-              max_pixels: int = DEFAULT_MAX_PIXELS):
+              model: str = defaults.MODEL, output_format: str = defaults.OUTPUT_FORMAT,
+              positions_col: str | None = None, line_tolerance: float = defaults.LINE_TOLERANCE,
+              border_width: float = defaults.BORDER_WIDTH, group_images: bool = False,
+              max_image_ratio: float = defaults.MAX_IMAGE_RATIO, batch_size: int = defaults.BATCH_SIZE,
+              confidence_col: str | None = None, min_confidence: float | None = None,
+              task_parallelism: int | None = None, use_gpu: bool | None = None,
+              use_caching: bool = defaults.USE_CACHING, num_beams: int = defaults.NUM_BEAMS,
+              max_new_tokens: int = defaults.MAX_NEW_TOKENS, max_pixels: int = defaults.MAX_PIXELS):
     """Read the text of each image, region by region, in reading order.
 
     Parameters
@@ -190,7 +194,8 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         As for :func:`detect`.
     use_caching, num_beams, max_new_tokens
         TrOCR decoding: the decoder's key/value cache, beam width (1 = greedy, with finished lines
-        leaving the batch), and the most tokens per line (default 128, a full text line).
+        leaving the batch), and the most tokens per line (a full text line by default).  They are
+        settings of the call: every setting shares the one loaded model.
 
     Returns
     -------
@@ -215,11 +220,12 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     if len(set(outputs)) < len(outputs):
         raise ValueError(f"output_col, confidence_col and positions_col must differ, got {outputs}")
     key = _model_key(df, model, "recognize", task_parallelism, use_gpu)
-    key = replace(key, spec=_decoding_options(key.spec, use_caching, num_beams, max_new_tokens))
     config = part.RecognizeConfig(
-        image_col, regions_col, output_col, confidence_col, key, output_format, positions_col,
-        float(line_tolerance), float(border_width), bool(group_images), float(max_image_ratio), int(batch_size),
-        _min_confidence(min_confidence, key.spec, regions_col), max_pixels)
+        image_col=image_col, regions_col=regions_col, output_col=output_col, confidence_col=confidence_col,
+        model=key, output_format=output_format, positions_col=positions_col, line_tolerance=float(line_tolerance),
+        border_width=float(border_width), group_images=bool(group_images), max_image_ratio=float(max_image_ratio),
+        batch_size=int(batch_size), min_confidence=_min_confidence(min_confidence, key.spec, regions_col),
+        max_pixels=int(max_pixels), decoding=_decoding_options(key.spec, use_caching, num_beams, max_new_tokens))
     return _apply(df, part.recognize_partition, config, image_col, regions_col)
 
 
@@ -232,7 +238,7 @@ def _min_confidence(value: float | None, spec, regions_col: str | None) -> float
 def draw_regions(df, image_col: str = "content", regions_col: str = "regions",
                  output_col: str = "image_with_regions", color: str = "red", line_width: int = 2,
                  filled: bool = False, rotated: bool = True, label: str | None = None, font_size: int = 12,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int = defaults.MAX_PIXELS):
     """Draw each row's regions over its image; PNG bytes in ``output_col``.
 
     Parameters
@@ -268,17 +274,18 @@ def draw_regions(df, image_col: str = "content", regions_col: str = "regions",
         raise ValueError(f"label must be None, 'score' or 'text', got {label!r}")
     if line_width < 0 or font_size < 1:
         raise ValueError("line_width must be >= 0 and font_size >= 1")
-    config = part.DrawConfig(image_col, regions_col, output_col, color, int(line_width), bool(filled), bool(rotated),
-                             label, int(font_size), max_pixels)
+    config = part.DrawConfig(image_col=image_col, regions_col=regions_col, output_col=output_col, color=color,
+                             line_width=int(line_width), filled=bool(filled), rotated=bool(rotated), label=label,
+                             font_size=int(font_size), max_pixels=int(max_pixels))
     return _apply(df, part.draw_partition, config, image_col, regions_col)
 
 
 def _delegate(function):
-    """A method that calls ``function(self._df, **kwargs)`` and shares its name and docstring."""
+    """A method that calls ``function(self._df, *args, **kwargs)`` and shares its name and docstring."""
 
     @functools.wraps(function)
-    def method(self, **kwargs):
-        return function(self._df, **kwargs)
+    def method(self, *args, **kwargs):
+        return function(self._df, *args, **kwargs)
 
     return method
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import defaults
 from .formats import OUTPUT_FORMATS
 
 __all__ = ["main"]
@@ -116,20 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     runner = commands.add_parser("run", help="OCR image files into Parquet (directory) or JSON Lines")
     runner.add_argument("inputs", nargs="+", help="files, globs or fsspec URLs")
     runner.add_argument("-o", "--output", required=True, help="OUT.parquet (a directory of parts) or OUT.jsonl")
-    runner.add_argument("--model", default="ppocr",
+    runner.add_argument("--model", default=defaults.MODEL,
                         help="recognizer: ppocr (default), a TrOCR name (ocr_base_printed), Hub id or directory")
-    runner.add_argument("--detector", default="ppocr", help="text detector (default: ppocr)")
+    runner.add_argument("--detector", default=defaults.MODEL, help=f"text detector (default: {defaults.MODEL})")
     runner.add_argument("--no-detect", dest="detect", action="store_false",
                         help="read each whole image as one text chunk (line or word images)")
-    runner.add_argument("--format", default="text", choices=OUTPUT_FORMATS,
+    runner.add_argument("--format", default=defaults.OUTPUT_FORMAT, choices=OUTPUT_FORMATS,
                         help="what the text column holds (default: text)")
     runner.add_argument("--positions", action="store_true", help="add the page matrix column 'positions'")
     runner.add_argument("--group-images", action="store_true",
                         help="read the regions of a line as joined crops (word-level regions)")
-    runner.add_argument("--batch-size", type=int, default=32)
-    runner.add_argument("--line-tolerance", type=float, default=15,
+    runner.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE)
+    runner.add_argument("--line-tolerance", type=float, default=defaults.LINE_TOLERANCE,
                         help="pixels; 0 estimates it per image (best on SROIE and FUNSD)")
-    runner.add_argument("--border-width", type=float, default=0,
+    runner.add_argument("--border-width", type=float, default=defaults.BORDER_WIDTH,
                         help="pixels of margin around each region; ~4 helps tightly cropped line images")
     runner.add_argument("--files-per-partition", type=int, default=None)
     runner.add_argument("--resume", action="store_true",

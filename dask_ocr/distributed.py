@@ -1,33 +1,23 @@
-"""Dask clusters for OCR: a worker plugin that holds the models, cluster start-up, partition sizing,
-and a resumable Parquet writer with progress.
+"""Dask clusters for OCR: the worker plugin that holds the models, and cluster start-up.
 
-``distributed`` is imported here and in :mod:`dask_ocr.runtime` only; ``dask_cuda`` only on the GPU
-branch of :func:`start_cluster`, so nothing here needs CUDA on a CPU machine.
+``import dask_ocr`` does not import this module (its names are loaded on first use), so plain
+pandas use never imports ``distributed``; ``dask_cuda`` is imported only on the GPU branch of
+:func:`start_cluster`, so nothing here needs CUDA on a CPU machine.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
-import sys
-import uuid
 from collections.abc import Sequence
 
-import dask
 from dask.base import tokenize
-from distributed import Client, LocalCluster, WorkerPlugin, default_client, wait
+from distributed import Client, LocalCluster, WorkerPlugin
 
 from .models.registry import resolve_model
 from .runtime import ModelKey, load_model
 
-__all__ = ["ModelPlugin", "register_models", "start_cluster", "default_partition_count", "cuda_device_count",
-           "write_parquet"]
-
-#: Partitions per worker thread on CPU and per worker on GPU (the Visual NLP advice: 2-3 and 1-2).
-PARTITIONS_PER_CPU_THREAD = 3
-PARTITIONS_PER_GPU_WORKER = 2
-JOB_FILE = "_dask_ocr_job.json"
+__all__ = ["ModelPlugin", "register_models", "start_cluster", "cuda_device_count", "model_keys"]
 
 
 class ModelPlugin(WorkerPlugin):
@@ -82,13 +72,16 @@ def register_models(client: Client, models: str | Sequence[str] = "ppocr", tasks
     client : distributed.Client
     models : str or sequence of str
         Model names, as passed to ``detect``/``recognize`` (``model=``), e.g. ``"ppocr"`` or
-        ``"ocr_base_printed"`` (TrOCR, with its default decoding settings).
+        ``"ocr_base_printed"`` (TrOCR; its decoding settings are chosen per call).
     tasks : sequence of str, optional
         Which of ``"detect"`` and ``"recognize"`` to load; default every task the model can do.
-    threads, use_gpu
-        Calls whose ``task_parallelism`` (default 1 in Dask) equals ``threads`` use these models,
-        if their ``use_gpu`` is ``None`` (the default) or equals this one; calls with other
-        settings load their own copy on first use.
+    threads : int
+        Model threads of each loaded model (a session setting).
+    use_gpu : bool, optional
+        Where to load them; ``None`` lets each engine pick (a GPU when it sees one).
+
+    Every call for these models on these workers uses the plugin's copy, whatever its
+    ``task_parallelism`` and decoding settings, unless it asks for another device (``use_gpu``).
 
     Returns
     -------
@@ -160,142 +153,3 @@ def start_cluster(n_workers: int | None = None, threads_per_worker: int | None =
     if models is not None:  # on GPU, insist: a missing onnxruntime-gpu fails here, not silently on CPU
         register_models(client, models, use_gpu=True if use_gpu else None)
     return client
-
-
-def _current_client() -> Client | None:
-    try:
-        return default_client()
-    except ValueError:
-        return None
-
-
-def default_partition_count(client: Client | None = None) -> int:
-    """How many partitions a job should have here: 3 per worker thread on CPU, 2 per GPU worker.
-
-    Uses ``client`` (default: the current client, if any) to see the workers; without one, the
-    local scheduler's cores.
-    """
-    client = client or _current_client()
-    if client is None:
-        return PARTITIONS_PER_CPU_THREAD * (os.cpu_count() or 1)
-    workers = _workers(client)
-    gpu_workers = sum(1 for w in workers if w.get("resources", {}).get("GPU"))
-    if gpu_workers:
-        return PARTITIONS_PER_GPU_WORKER * gpu_workers
-    return PARTITIONS_PER_CPU_THREAD * max(1, sum(w.get("nthreads", 1) for w in workers))
-
-
-def _workers(client: Client | None) -> list[dict]:
-    """What the scheduler knows of each worker (threads, resources); none without a client."""
-    return [] if client is None else list(client.scheduler_info(n_workers=-1)["workers"].values())
-
-
-def _part_name(index: int) -> str:
-    return f"part.{index:06d}.parquet"
-
-
-def _write_part(frame, fs, root: str, index: int) -> int:
-    """Write one partition to a hidden temporary file, then move it into place (all or nothing)."""
-    temporary = f"{root}/.{_part_name(index)}.{uuid.uuid4().hex}"
-    with fs.open(temporary, "wb") as handle:
-        frame.to_parquet(handle, index=False)
-    fs.mv(temporary, f"{root}/{_part_name(index)}")
-    return len(frame)
-
-
-def _check_job(fs, root: str, job: dict, resume: bool) -> set[int]:
-    """Partitions already written by the same job; clears the directory when not resuming."""
-    job_path = f"{root}/{JOB_FILE}"
-    existing = {path.rsplit("/", 1)[-1] for path in fs.ls(root, detail=False)} if fs.exists(root) else set()
-    parts = {name for name in existing if name.startswith("part.") and name.endswith(".parquet")}
-    unfinished = [f"{root}/{name}" for name in existing if name.startswith(".part.")]
-    if unfinished:  # temporary files of an interrupted run
-        fs.rm(unfinished)
-    if resume and JOB_FILE in existing:
-        with fs.open(job_path, "r") as handle:
-            previous = json.load(handle)
-        if previous != job:
-            raise ValueError(f"{root} holds the output of a different job ({previous['npartitions']} partitions, "
-                             f"columns {previous['columns']}); write elsewhere or pass resume=False to replace it")
-        return {int(name.split(".")[1]) for name in parts}
-    if parts and not resume:
-        fs.rm([f"{root}/{name}" for name in parts])
-    elif parts:
-        raise ValueError(f"{root} holds Parquet parts but no {JOB_FILE}; it was not written by write_parquet")
-    fs.makedirs(root, exist_ok=True)
-    with fs.open(job_path, "w") as handle:
-        json.dump(job, handle)
-    return set()
-
-
-def write_parquet(ddf, path: str, resume: bool = True, progress: bool = True,
-                  storage_options: dict | None = None) -> int:
-    """Write a Dask DataFrame to a directory of Parquet parts, one per partition, resumably.
-
-    Each partition is written to a temporary file and moved into place only when complete, so an
-    interrupted job leaves whole parts only.  Run the same job again with ``resume=True`` and the
-    partitions already written are skipped: every input row ends up in the output exactly once.
-    When a partition fails on a distributed cluster, the others still run to the end and are kept
-    before the first error is raised, so the rerun computes only what failed.
-
-    Parameters
-    ----------
-    ddf : dask.dataframe.DataFrame
-        The job, e.g. ``read_images(...).ocr.detect().ocr.recognize()`` (drop the image bytes
-        first unless you want them stored).  Resuming needs the same partitioning, so give
-        ``read_images`` the same inputs (and ``files_per_partition``).
-    path : str
-        Output directory (local or fsspec URL); ``part.NNNNNN.parquet`` per partition, in order.
-    resume : bool
-        Skip partitions already written by the same job; ``False`` replaces earlier output.
-    progress : bool
-        Show progress: ``distributed.progress`` with a distributed client, else a progress bar
-        on standard error.
-    storage_options : dict, optional
-        Passed to fsspec.
-
-    Returns
-    -------
-    int
-        Rows written by this call (not counting skipped partitions).
-
-    Raises
-    ------
-    ValueError
-        ``path`` holds another job's output (different partition count or columns) and ``resume`` is set.
-    """
-    import fsspec.core
-
-    fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
-    root = root.rstrip("/")
-    job = {"npartitions": int(ddf.npartitions), "columns": [str(c) for c in ddf.columns]}
-    done = _check_job(fs, root, job, resume)
-    todo = [i for i in range(ddf.npartitions) if i not in done]
-    if not todo:
-        return 0
-    parts = ddf.to_delayed()
-    tasks = [dask.delayed(_write_part)(parts[i], fs, root, i) for i in todo]
-    client = _current_client()
-    gpu_workers = any(w.get("resources", {}).get("GPU") for w in _workers(client))
-    annotations = {"resources": {"GPU": 1}} if gpu_workers else {}
-    with dask.annotate(**annotations):
-        if client is not None:
-            futures = client.compute(tasks)
-            try:
-                if progress:
-                    from distributed import progress as show_progress
-
-                    show_progress(futures)
-                # Let every partition that can be written finish (a rerun then redoes only the
-                # failures, and no task is left writing after we return), then raise the first error.
-                wait(futures)
-                return sum(client.gather(futures))
-            except BaseException:
-                client.cancel(futures)  # interrupted: stop the rest, and let a rerun recompute failed keys
-                raise
-        if progress:
-            from dask.diagnostics import ProgressBar
-
-            with ProgressBar(out=sys.stderr):
-                return sum(dask.compute(*tasks))
-        return sum(dask.compute(*tasks))

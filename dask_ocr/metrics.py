@@ -11,7 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["normalize_text", "edit_distance", "cer", "wer", "bag_of_words", "WordScores"]
+import numpy as np
+
+__all__ = ["normalize_text", "edit_distance", "cer", "wer", "bag_of_words", "WordScores", "same_line_counts"]
 
 Texts = str | Sequence[str]
 
@@ -91,3 +93,26 @@ def bag_of_words(reference: Texts, hypothesis: Texts, ignore_case: bool = False)
     recall = matched / expected if expected else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return WordScores(precision, recall, f1, matched, predicted, expected)
+
+
+def same_line_counts(boxes, lines) -> tuple[int, int, int]:
+    """True positive, false positive and false negative same-line pairs of one page.
+
+    Two ground-truth boxes are on one line when their vertical overlap is at least half the lower
+    box's height, on different lines when they do not overlap; ``lines`` are the found lines (index lists).
+    """
+    boxes = np.asarray(boxes, dtype=float)
+    line_of = np.empty(len(boxes), dtype=int)
+    for number, line in enumerate(lines):
+        line_of[line] = number
+    top, bottom = boxes[:, 1], boxes[:, 3]
+    overlap = np.minimum(bottom[:, None], bottom[None, :]) - np.maximum(top[:, None], top[None, :])
+    smaller = np.minimum((bottom - top)[:, None], (bottom - top)[None, :])
+    same_truth = overlap >= 0.5 * smaller
+    different_truth = overlap <= 0
+    same_found = line_of[:, None] == line_of[None, :]
+    upper = np.triu(np.ones_like(same_found), k=1)
+    tp = int((same_truth & same_found & upper).sum())
+    fp = int((different_truth & same_found & upper).sum())
+    fn = int((same_truth & ~same_found & upper).sum())
+    return tp, fp, fn

@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import runtime
+from . import defaults, runtime
 from .draw import draw_regions_png
 from .errors import RegionError, RowError
 from .formats import page_positions, render
 from .geometry import Region, clip_region, crop_quad, crop_region, join_crops, parse_region, region_record
-from .io import DEFAULT_MAX_PIXELS, decode_image
+from .io import decode_image
 from .layout import build_page, group_lines, plan_groups, split_reading
-from .models.base import Recognition
+from .models.base import DecodingOptions, Recognition
 from .schema import (
     BINARY_DTYPE,
     ERROR_COL,
@@ -32,9 +32,6 @@ from .schema import (
     empty_column,
     make_column,
 )
-
-#: Space between joined word crops (``group_images``), in crop heights: wide enough to read as a space.
-JOIN_GAP = 1.5
 
 __all__ = ["DetectConfig", "RecognizeConfig", "DrawConfig", "detect_partition", "recognize_partition",
            "draw_partition", "output_meta"]
@@ -47,7 +44,7 @@ class DetectConfig:
     image_col: str
     output_col: str
     model: runtime.ModelKey
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = defaults.MAX_PIXELS
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
         return {self.output_col: REGIONS_DTYPE, ERROR_COL: STRING_DTYPE}
@@ -62,15 +59,16 @@ class RecognizeConfig:
     output_col: str
     confidence_col: str
     model: runtime.ModelKey
-    output_format: str = "text"
+    output_format: str = defaults.OUTPUT_FORMAT
     positions_col: str | None = None
-    line_tolerance: float = 15
-    border_width: float = 0
+    line_tolerance: float = defaults.LINE_TOLERANCE
+    border_width: float = defaults.BORDER_WIDTH
     group_images: bool = False
-    max_image_ratio: float = 11.25
-    batch_size: int = 32
+    max_image_ratio: float = defaults.MAX_IMAGE_RATIO
+    batch_size: int = defaults.BATCH_SIZE
     min_confidence: float = 0.5
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = defaults.MAX_PIXELS
+    decoding: DecodingOptions = DecodingOptions()
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
         columns = {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE}
@@ -92,7 +90,7 @@ class DrawConfig:
     rotated: bool = True
     label: str | None = None
     font_size: int = 12
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = defaults.MAX_PIXELS
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
         return {self.output_col: BINARY_DTYPE, ERROR_COL: STRING_DTYPE}
@@ -104,9 +102,11 @@ def output_meta(meta: pd.DataFrame, config) -> pd.DataFrame:
 
 
 def _previous_errors(df: pd.DataFrame) -> list:
+    """Messages of rows that failed earlier; only non-empty strings count (a user's own column of,
+    say, zeros under the same name marks nothing)."""
     if ERROR_COL not in df.columns:
         return [None] * len(df)
-    return [None if pd.isna(e) else str(e) for e in df[ERROR_COL].tolist()]
+    return [e if isinstance(e, str) and e else None for e in df[ERROR_COL].tolist()]
 
 
 def _with_outputs(df: pd.DataFrame, config, values: dict[str, list]) -> pd.DataFrame:
@@ -114,7 +114,11 @@ def _with_outputs(df: pd.DataFrame, config, values: dict[str, list]) -> pd.DataF
 
 
 def _for_each_row(df: pd.DataFrame, errors: list, work: Callable[[int, Any], Any]) -> list:
-    """Apply ``work(position, image_cell)`` to rows without an error; a RowError marks only its row."""
+    """Apply ``work(position, image_cell)`` to rows without an error.
+
+    Whatever goes wrong with one row (its bytes, its regions, cropping, the model on it) becomes
+    that row's message; the other rows go on.
+    """
     results: list = [None] * len(df)
     for position, cell in enumerate(df.iloc[:, 0].tolist()):
         if errors[position] is not None:
@@ -123,6 +127,8 @@ def _for_each_row(df: pd.DataFrame, errors: list, work: Callable[[int, Any], Any
             results[position] = work(position, cell)
         except RowError as exc:
             errors[position] = str(exc)
+        except Exception as exc:
+            errors[position] = f"{type(exc).__name__}: {exc}"
     return results
 
 
@@ -137,7 +143,7 @@ def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
         image = decode_image(cell, config.max_pixels)
         try:
             regions = detector.detect([image])[0]
-        except Exception as exc:  # a model failure on one odd image must not lose the partition
+        except Exception as exc:
             raise RowError(f"detection failed: {type(exc).__name__}: {exc}") from None
         height, width = image.shape[:2]
         return [region_record(r, width, height) for r in regions]
@@ -156,6 +162,8 @@ def _row_regions(cell, width: int, height: int) -> tuple[list[int], list[Region]
         parsed = [parse_region(value) for value in cell]
     except TypeError:
         raise RegionError(f"regions cell must be a list of regions, got {type(cell).__name__}") from None
+    except (ValueError, KeyError) as exc:
+        raise RegionError(f"malformed region in regions cell: {type(exc).__name__}: {exc}") from None
     clipped = [clip_region(region, width, height) for region in parsed]
     kept = [number for number, region in enumerate(clipped) if region is not None]
     dropped = [number for number, region in enumerate(clipped) if region is None]
@@ -185,8 +193,9 @@ def _crop_row(image: np.ndarray, ids: list[int], regions: list[Region], config: 
     groups = [[i] for i in range(len(regions))]
     if config.group_images and len(regions) > 1:
         lines = group_lines([r.box for r in regions], config.line_tolerance, [r.height for r in regions])
-        groups = plan_groups(lines, [c.shape[1] / c.shape[0] for c in crops], config.max_image_ratio, JOIN_GAP)
-    joined = [join_crops([crops[i] for i in g], JOIN_GAP) if len(g) > 1 else (crops[g[0]], [(0.0, 1.0)])
+        groups = plan_groups(lines, [c.shape[1] / c.shape[0] for c in crops], config.max_image_ratio,
+                             defaults.JOIN_GAP)
+    joined = [join_crops([crops[i] for i in g], defaults.JOIN_GAP) if len(g) > 1 else (crops[g[0]], [(0.0, 1.0)])
               for g in groups]
     height, width = image.shape[:2]
     return _RowCrops((width, height), ids, regions, [crop_quad(r, config.border_width) for r in regions], groups,
@@ -213,11 +222,15 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
         return _crop_row(image, ids, regions, config)
 
     cropped = _for_each_row(df[columns], errors, crop_row)
-    readings = _recognize_rows(recognizer, [row and row.crops for row in cropped], errors, config.batch_size)
+    readings = _recognize_rows(recognizer, [row and row.crops for row in cropped], errors, config)
     outputs: dict[str, list] = {name: [None] * len(df) for name in config.columns()}
     for position, row in enumerate(cropped):
         if errors[position] is None and row is not None:
-            text, confidence, positions = _page_outputs(row, readings[position], config)
+            try:
+                text, confidence, positions = _page_outputs(row, readings[position], config)
+            except Exception as exc:  # layout or rendering of this row's readings
+                errors[position] = f"building the page failed: {type(exc).__name__}: {exc}"
+                continue
             outputs[config.output_col][position] = text
             outputs[config.confidence_col][position] = confidence
             if config.positions_col:
@@ -227,19 +240,19 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
     return _with_outputs(df, config, outputs)
 
 
-def _recognize_rows(recognizer, crops: list, errors: list, batch_size: int) -> list:
+def _recognize_rows(recognizer, crops: list, errors: list, config: RecognizeConfig) -> list:
     """Recognise all crops of all rows in one call; if that fails, row by row to isolate the culprit."""
     rows = [i for i, row in enumerate(crops) if row is not None and errors[i] is None]
     readings: list = [None] * len(crops)
     flat = [crop for i in rows for crop in crops[i]]
     try:
-        results = iter(recognizer.recognize(flat, batch_size))
+        results = iter(recognizer.recognize(flat, config.batch_size, config.decoding))
         for i in rows:
             readings[i] = [next(results) for _ in crops[i]]
     except Exception:
         for i in rows:
             try:
-                readings[i] = recognizer.recognize(crops[i], batch_size)
+                readings[i] = recognizer.recognize(crops[i], config.batch_size, config.decoding)
             except Exception as exc:
                 errors[i] = f"recognition failed: {type(exc).__name__}: {exc}"
     return readings

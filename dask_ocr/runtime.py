@@ -1,5 +1,9 @@
 """Where partition functions get their models: the worker's :class:`~dask_ocr.distributed.ModelPlugin`
-if it holds the model, else a process-local cache that loads each model once per process."""
+if it holds the model, else a process-local cache that holds one model per (name, task, device).
+
+Decoding settings are not part of a model's identity: they travel with each call (see
+:class:`~dask_ocr.models.base.DecodingOptions`), so every call shares the one loaded model.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from dataclasses import dataclass
 
 from .models.registry import ModelSpec, create_detector, create_recognizer
 
-__all__ = ["ModelKey", "get_model", "load_model", "model_loads"]
+__all__ = ["ModelKey", "get_model", "load_model", "model_loads", "loaded_models"]
 
 _FACTORIES = {"detect": create_detector, "recognize": create_recognizer}
-_MODELS: dict = {}
+_MODELS: dict = {}  # (spec, task, use_gpu) -> (ModelKey, model)
 _LOADS: Counter = Counter()
 _LOCK = threading.Lock()
 _CACHE_LOCK = threading.Lock()
@@ -20,7 +24,7 @@ _CACHE_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class ModelKey:
-    """Everything that tells two loaded models apart: spec, task, threads and device."""
+    """A model to use: spec, task, device and the threads it runs on (a session setting)."""
 
     spec: ModelSpec
     task: str
@@ -32,10 +36,9 @@ class ModelKey:
         device = "" if self.use_gpu is None else f":gpu={self.use_gpu}"
         return f"{self.spec.name}:{self.task}:{self.threads}t{device}"
 
-
-#: glibc ``mallopt`` parameter, and the largest allocation that should still come from the heap.
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 32 * 2 ** 20
+    def slot(self) -> tuple:
+        """What tells two models apart in a process: one model per (spec, task, device)."""
+        return self.spec, self.task, self.use_gpu
 
 
 def _current_worker():
@@ -48,44 +51,17 @@ def _current_worker():
         return None
 
 
-def _keep_large_blocks_on_the_heap() -> None:
-    """Serve allocations below 32 MiB from the heap again, as glibc does by default.
-
-    Distributed starts worker processes with ``MALLOC_TRIM_THRESHOLD_`` set, which also freezes
-    glibc's mmap threshold at 128 KiB: every batch tensor is then a fresh ``mmap`` that page-faults
-    on first touch.  ``benchmarks/scale.py`` measured the Dask pipeline at +54 % to +70 % over a raw
-    engine loop before this, +6 % after.  No-op where glibc is not the C library.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-    except (OSError, AttributeError, TypeError):
-        return
-
-
-def _prepare_worker_process(worker) -> None:
-    """Tune a Dask worker process for inference before its first model loads: heap allocation
-    as above, and OpenCV limited to the worker's threads (it would start one per core in every
-    worker process, oversubscribing the cores that the worker threads already fill)."""
-    _keep_large_blocks_on_the_heap()
-    try:
-        import cv2
-    except ImportError:
-        return
-    cv2.setNumThreads(max(1, int(worker.state.nthreads)))
-
-
 def load_model(key: ModelKey, worker=None):
     """Build the model for ``key`` (slow) and count the load for :func:`model_loads`.
 
     ``worker``: the Dask worker it is loaded for (default: the one running this task, if any),
-    whose process is then tuned for inference first.
+    whose process is then tuned for inference first (:mod:`dask_ocr.tuning`).
     """
     worker = worker or _current_worker()
     if worker is not None:
-        _prepare_worker_process(worker)
+        from .tuning import tune_worker_process
+
+        tune_worker_process(worker.state.nthreads)
     model = _FACTORIES[key.task](key.spec, threads=key.threads, use_gpu=key.use_gpu)
     with _LOCK:
         _LOADS[key.label()] += 1
@@ -98,11 +74,17 @@ def model_loads() -> dict[str, int]:
         return dict(_LOADS)
 
 
+def loaded_models() -> list[str]:
+    """Labels of the models this process's cache holds now (not counting a worker plugin's)."""
+    with _CACHE_LOCK:
+        return sorted(key.label() for key, _ in _MODELS.values())
+
+
 def _matches(wanted: ModelKey, held: ModelKey) -> bool:
-    """``use_gpu=None`` asks for whatever device is available, so it takes a plugin's model on either."""
-    if wanted.use_gpu is None:
-        return (wanted.spec, wanted.task, wanted.threads) == (held.spec, held.task, held.threads)
-    return wanted == held
+    """A plugin's model serves every call for its spec and task; ``use_gpu=None`` takes either device."""
+    if (wanted.spec, wanted.task) != (held.spec, held.task):
+        return False
+    return wanted.use_gpu is None or wanted.use_gpu == held.use_gpu
 
 
 def _worker_plugin_model(key: ModelKey):
@@ -119,11 +101,17 @@ def _worker_plugin_model(key: ModelKey):
 
 
 def get_model(key: ModelKey):
-    """The model for ``key``: the worker plugin's, or this process's (loaded on first use, thread-safe)."""
-    model = _worker_plugin_model(key) or _MODELS.get(key)
-    if model is None:
-        with _CACHE_LOCK:  # one load at a time; a thread waiting for the same key then finds it cached
-            model = _MODELS.get(key)
-            if model is None:
-                model = _MODELS[key] = load_model(key)
-    return model
+    """The model for ``key``: the worker plugin's, or this process's (loaded on first use, thread-safe).
+
+    The process cache holds one model per :meth:`ModelKey.slot`: asking for the same model with
+    other ``threads`` replaces the copy it holds instead of loading a second one beside it.
+    """
+    model = _worker_plugin_model(key)
+    if model is not None:
+        return model
+    with _CACHE_LOCK:  # one load at a time; a thread waiting for the same key then finds it cached
+        held = _MODELS.get(key.slot())
+        if held is None or held[0] != key:
+            _MODELS.pop(key.slot(), None)  # free the old copy before loading its replacement
+            _MODELS[key.slot()] = (key, load_model(key))
+        return _MODELS[key.slot()][1]

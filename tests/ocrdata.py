@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from dask_ocr import datasets
+from dask_ocr.datasets import line_crops  # noqa: F401  (re-exported for the tests)
 from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import _common  # noqa: E402  (one definition of the data helpers, shared with the benchmarks)
-from _common import line_crops  # noqa: E402,F401
 
 DATA = Path(os.environ.get("DASK_OCR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -23,7 +20,7 @@ def load_manifest(name: str, limit: int | None = None) -> list[dict]:
     manifest = DATA / name / "manifest.jsonl"
     if not manifest.exists():
         pytest.skip(f"evaluation data not found at {manifest}")
-    return _common.load_manifest(DATA, name, limit)
+    return datasets.load_manifest(DATA, name, limit)
 
 
 def image_frame(records: list[dict]) -> pd.DataFrame:

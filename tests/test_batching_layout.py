@@ -32,7 +32,7 @@ def test_run_batched_restores_input_order():
         seen.append((width, batch))
         return [s.upper() for s in batch]
 
-    assert run_batched(items, widths, 8, call) == ["A", "BB", "C", "DD", "EEE"]
+    assert run_batched(items, 8, call, shapes=widths) == ["A", "BB", "C", "DD", "EEE"]
     assert [w for w, _ in seen] == [1, 2, 3]
 
 

@@ -13,8 +13,8 @@ import pytest
 
 import dask_ocr
 from dask_ocr import runtime
-from dask_ocr.distributed import default_partition_count
 from dask_ocr.models.base import Recognition
+from dask_ocr.scheduling import default_partition_count
 from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
 
 from ocrdata import line_crops, load_manifest
@@ -117,7 +117,7 @@ class FailingRecognizer:
     def __init__(self, always: bool):
         self.always, self.calls = always, 0
 
-    def recognize(self, crops, batch_size):
+    def recognize(self, crops, batch_size, decoding=None):
         self.calls += 1
         if self.always or len(crops) > 1:
             raise RuntimeError("model exploded")
@@ -172,6 +172,6 @@ def test_plugin_models_serve_requests_for_any_device():
     assert runtime._matches(detect_auto, detect_gpu)                 # use_gpu=None takes the GPU model
     assert not runtime._matches(recognize_auto, detect_gpu)          # another task
     assert not runtime._matches(model_keys("ppocr", use_gpu=False)[0], detect_gpu)
-    assert not runtime._matches(model_keys("ppocr", threads=2)[0], model_keys("ppocr")[0])
+    assert runtime._matches(model_keys("ppocr", threads=2)[0], model_keys("ppocr")[0])   # threads: same model
     with pytest.raises(ValueError, match="unknown task"):
         model_keys("ppocr", tasks=("draw",))

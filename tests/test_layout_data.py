@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import grouping  # noqa: E402  (benchmarks/grouping.py, on the path through ocrdata)
-import line_order  # noqa: E402  (benchmarks/line_order.py)
 import pandas as pd
 import pytest
 
+from dask_ocr.datasets import region_texts
 from dask_ocr.layout import group_lines
-from dask_ocr.metrics import cer
+from dask_ocr.metrics import cer, same_line_counts
 from dask_ocr.schema import REGIONS_DTYPE
 
 from ocrdata import image_frame, load_manifest
@@ -27,7 +26,7 @@ def test_estimated_tolerance_groups_lines_as_well_as_any_fixed_one(dataset):
         tp = fp = fn = 0
         for record in records:
             boxes = [r["box"] for r in record["regions"]]
-            counts = line_order.same_line_counts(boxes, group_lines(boxes, tolerance))
+            counts = same_line_counts(boxes, group_lines(boxes, tolerance))
             tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
         return 2 * tp / (2 * tp + fp + fn)
 
@@ -51,6 +50,6 @@ def test_word_boxes_read_alone_or_grouped(funsd_words, group_images, bound):
     out = frame.ocr.recognize(positions_col="positions", min_confidence=0.0, group_images=group_images)
     references = [r["text"] for record in records for r in record["regions"]]
     hypotheses = [text for cell, record in zip(out["positions"], records)
-                  for text in grouping.region_texts(cell, len(record["regions"]))]
+                  for text in region_texts(cell, len(record["regions"]))]
     assert sum(map(bool, hypotheses)) > 0.97 * len(references)          # words are not lost to the split
     assert cer(references, hypotheses) <= bound

@@ -10,13 +10,15 @@ import pytest
 import torch
 
 import dask_ocr
+from dask_ocr import defaults
 from dask_ocr.errors import ModelNotFoundError
 from dask_ocr.io import decode_image
+from dask_ocr.models.base import DecodingOptions
 from dask_ocr.models.registry import register_trocr, resolve_model
-from dask_ocr.models.trocr import DEFAULT_MAX_NEW_TOKENS, TrOCRRecognizer, greedy_decode, trocr_source
+from dask_ocr.models.trocr import TrOCRRecognizer, greedy_decode, trocr_source
 from dask_ocr.schema import BINARY_DTYPE
+from dask_ocr.testing import EOS, ForcedLengths, save_trocr
 
-from _trocr import EOS, ForcedLengths, save_trocr  # benchmarks/_trocr.py, on the path through ocrdata
 from ocrdata import image_frame, line_crops, load_manifest
 
 
@@ -58,7 +60,7 @@ def test_names_resolve_to_checkpoints(tiny):
 @pytest.mark.parametrize("shape, count, max_new_tokens", [("tiny", 8, 24), ("small", 3, 8)])
 def test_cached_compacting_decoder_equals_plain_generate(tmp_path, crops, shape, count, max_new_tokens):
     path = save_trocr(tmp_path / shape, shape, init_std=0.5 if shape == "tiny" else 0.02)
-    recognizer = TrOCRRecognizer(str(path), max_new_tokens=max_new_tokens)
+    recognizer = TrOCRRecognizer(str(path))
     lines = crops[0][:count]
     forced = ForcedLengths([3, 0, 7, 1, 12, 5, 20, 2][:count])     # rows leave the batch at different steps
     with torch.inference_mode():
@@ -75,7 +77,7 @@ def test_public_api_reads_with_the_checkpoint_in_pandas_and_dask(tiny, crops):
     images, _ = line_crops(load_manifest("sroie", 1))
     frame = pd.DataFrame({"content": pd.Series(images[:8], dtype=BINARY_DTYPE)})
     out = frame.ocr.recognize(model=tiny, regions_col=None, batch_size=3, max_new_tokens=24, min_confidence=0)
-    reference = TrOCRRecognizer(tiny, max_new_tokens=24)
+    reference = TrOCRRecognizer(tiny)
     expected = [reference.tokenizer.decode(t, skip_special_tokens=True).strip()
                 for t in generate_one_by_one(reference, crops[0], 24)]
     assert out["text"].fillna("").tolist() == expected
@@ -120,17 +122,17 @@ def test_decoding_arguments_are_checked(tiny):
         frame.ocr.recognize(regions_col=None, num_beams=4)
     with pytest.raises(ValueError, match=">= 1"):
         frame.ocr.recognize(regions_col=None, model=tiny, max_new_tokens=0)
-    assert DEFAULT_MAX_NEW_TOKENS >= 70                 # SROIE's longest dev line, in characters
+    assert defaults.MAX_NEW_TOKENS >= 70                 # SROIE's longest dev line, in characters
 
 
-def test_plugin_keys_match_the_accessor_for_trocr(tiny):
-    from dataclasses import replace
-
-    from dask_ocr.accessor import _decoding_options, _model_key
+def test_one_model_serves_every_decoding_setting(tiny):
+    from dask_ocr.accessor import _model_key
     from dask_ocr.distributed import model_keys
 
     (registered,) = model_keys(tiny)                            # TrOCR can only recognize
     ddf = dd.from_pandas(pd.DataFrame({"content": pd.Series([b"x"], dtype=BINARY_DTYPE)}), npartitions=1)
-    used = _model_key(ddf, tiny, "recognize", None, None)
-    assert replace(used, spec=_decoding_options(used.spec, True, 1, None)) == registered
-    assert replace(used, spec=_decoding_options(used.spec, True, 4, None)) != registered   # beams: own model
+    assert _model_key(ddf, tiny, "recognize", None, None) == registered     # decoding is not part of the key
+    recognizer, crop = TrOCRRecognizer(tiny), decode_image(line_crops(load_manifest("sroie", 1))[0][0])
+    short = recognizer.recognize([crop], 1, DecodingOptions(max_new_tokens=2))[0].text
+    longer = recognizer.recognize([crop], 1, DecodingOptions(max_new_tokens=12))[0].text
+    assert len(short) <= 2 < len(longer) and longer.startswith(short)       # the call's settings, one model

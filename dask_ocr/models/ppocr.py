@@ -15,9 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .. import defaults
 from ..batching import padded_width, run_batched
 from ..geometry import Region
-from .base import Recognition
+from .base import DecodingOptions, Recognition
 from .onnx import make_session
 
 __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
@@ -236,20 +237,22 @@ class PPOCRRecognizer:
             self.classes = np.array([0] + [i for i, c in enumerate(self.characters) if i and latin_character(c)])
         self.labels = [self.characters[i] for i in self.classes]
 
-    def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[Recognition]:
-        """Read each crop (RGB ``uint8``); results in input order."""
+    def recognize(self, crops: Sequence[np.ndarray], batch_size: int = defaults.BATCH_SIZE,
+                  decoding: DecodingOptions | None = None) -> list[Recognition]:
+        """Read each crop (RGB ``uint8``); results in input order.  CTC has no decoding options."""
         crops = list(crops)
         tall = [i for i, crop in enumerate(crops) if crop.shape[0] >= 1.5 * crop.shape[1]]
         candidates = crops + [np.rot90(crops[i]) for i in tall]
         if self.classifier is not None and candidates:
             candidates = self._upright(candidates, batch_size)
         widths = [padded_width(self._resized_width(c), self.width_quantum, self.min_width) for c in candidates]
-        readings = run_batched(candidates, widths, batch_size, self._recognize_batch)
+        readings = run_batched(candidates, batch_size, self._recognize_batch, shapes=widths)
         for offset, index in enumerate(tall):
             rotated = readings[len(crops) + offset]
             if rotated.confidence > readings[index].confidence:  # text runs down the crop: no spans across it
                 readings[index] = Recognition(rotated.text, rotated.confidence, None, rotated.char_confidences)
         return readings[:len(crops)]
+
     @staticmethod
     def _resized_width(crop: np.ndarray) -> int:
         return min(MAX_REC_WIDTH, max(1, math.ceil(REC_HEIGHT * crop.shape[1] / crop.shape[0])))
@@ -268,15 +271,14 @@ class PPOCRRecognizer:
 
     def _upright(self, crops: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
         """Turn crops that the classifier finds upside down (fixed input shape: batch-independent)."""
-        height, width = CLS_SHAPE
-        name = self.classifier.get_inputs()[0].name
-        flipped = np.zeros(len(crops), dtype=bool)
-        for start in range(0, len(crops), batch_size):
-            chunk = crops[start:start + batch_size]
-            batch = np.zeros((len(chunk), 3, height, width), dtype=np.float32)
-            for slot, crop in zip(batch, chunk):
-                resized_w = min(width, math.ceil(height * crop.shape[1] / crop.shape[0]))
-                slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, height)))
-            scores = self.classifier.run(None, {name: batch})[0]
-            flipped[start:start + len(chunk)] = (scores.argmax(axis=1) == 1) & (scores.max(axis=1) > self.cls_thresh)
+        flipped = run_batched(crops, batch_size, self._classify_batch)
         return [cv2.rotate(crop, cv2.ROTATE_180) if flip else crop for crop, flip in zip(crops, flipped)]
+
+    def _classify_batch(self, crops: list[np.ndarray], _shape) -> list[bool]:
+        height, width = CLS_SHAPE
+        batch = np.zeros((len(crops), 3, height, width), dtype=np.float32)
+        for slot, crop in zip(batch, crops):
+            resized_w = min(width, math.ceil(height * crop.shape[1] / crop.shape[0]))
+            slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, height)))
+        scores = self.classifier.run(None, {self.classifier.get_inputs()[0].name: batch})[0]
+        return ((scores.argmax(axis=1) == 1) & (scores.max(axis=1) > self.cls_thresh)).tolist()

@@ -91,9 +91,10 @@ def register_trocr(name: str, source: str, allow_pickle: bool = False, precision
     return spec
 
 
-def _trocr_spec(name: str, **options) -> ModelSpec:
-    """A TrOCR spec with the decoding defaults spelled out, so that equal settings give equal specs."""
-    return ModelSpec(name, "trocr", ("recognize",)).with_recognizer_options(use_caching=True, num_beams=1, **options)
+def _trocr_spec(name: str, source: str, allow_pickle: bool = False, precision: str = "auto") -> ModelSpec:
+    """A TrOCR spec: where the weights come from and how they load (decoding is set per call)."""
+    return ModelSpec(name, "trocr", ("recognize",)).with_recognizer_options(source=source, allow_pickle=allow_pickle,
+                                                                            precision=precision)
 
 
 def resolve_model(model: str | ModelSpec, task: str | None = None) -> ModelSpec:

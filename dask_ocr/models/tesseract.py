@@ -21,8 +21,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .. import defaults
+from ..batching import run_batched
 from ..geometry import Region
-from .base import Recognition
+from .base import DecodingOptions, Recognition
 
 __all__ = ["tesseract_executable", "TesseractDetector", "TesseractRecognizer", "parse_tsv"]
 
@@ -126,12 +128,11 @@ class TesseractDetector:
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
         """Line regions per image; a line's score is the mean confidence of its words."""
-        regions = []
-        for start in range(0, len(images), self.batch_size):
-            batch = images[start:start + self.batch_size]
-            for image, words in zip(batch, self.runner.words(batch)):
-                regions.append(_line_regions(words, self.padding, image.shape[1], image.shape[0]))
-        return regions
+        return run_batched(list(images), self.batch_size, self._detect_batch)
+
+    def _detect_batch(self, images: list[np.ndarray], _shape) -> list[list[Region]]:
+        return [_line_regions(words, self.padding, image.shape[1], image.shape[0])
+                for image, words in zip(images, self.runner.words(images))]
 
 
 def _line_regions(words: list[dict], padding: float, width: int, height: int) -> list[Region]:
@@ -173,15 +174,17 @@ class TesseractRecognizer:
         self.runner = _TesseractRunner(psm, lang, threads, executable, timeout, use_gpu)
         self.min_height = min_height
 
-    def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[Recognition]:
-        """Read each crop (RGB ``uint8``); results in input order."""
+    def recognize(self, crops: Sequence[np.ndarray], batch_size: int = defaults.BATCH_SIZE,
+                  decoding: DecodingOptions | None = None) -> list[Recognition]:
+        """Read each crop (RGB ``uint8``), a batch per process; results in input order."""
+        return run_batched(list(crops), batch_size, self._read_batch, order=[crop.shape[1] for crop in crops])
+
+    def _read_batch(self, crops: list[np.ndarray], _shape) -> list[Recognition]:
         readings = []
-        for start in range(0, len(crops), max(1, batch_size)):
-            prepared = [self._upscaled(crop) for crop in crops[start:start + batch_size]]
-            for words in self.runner.words(prepared):
-                text = " ".join(word["text"] for word in sorted(words, key=lambda w: (w["line"], w["box"][0])))
-                confidence = float(np.mean([word["conf"] for word in words])) if words else 0.0
-                readings.append(Recognition(text, confidence))
+        for words in self.runner.words([self._upscaled(crop) for crop in crops]):
+            text = " ".join(word["text"] for word in sorted(words, key=lambda w: (w["line"], w["box"][0])))
+            confidence = float(np.mean([word["conf"] for word in words])) if words else 0.0
+            readings.append(Recognition(text, confidence))
         return readings
 
     def _upscaled(self, crop: np.ndarray) -> np.ndarray:

@@ -11,26 +11,30 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .. import defaults
+from ..batching import run_batched
 from ..errors import ModelNotFoundError
-from .base import Recognition
+from .base import DecodingOptions, Recognition
 
-__all__ = ["TROCR_ALIASES", "trocr_source", "TrOCRRecognizer", "greedy_decode", "DEFAULT_MAX_NEW_TOKENS"]
+__all__ = ["TROCR_ALIASES", "trocr_source", "TrOCRRecognizer", "greedy_decode"]
 
 #: Visual NLP model names → Hugging Face checkpoints (with or without ``_v2``).
 TROCR_ALIASES = {
     f"ocr_{size}_{kind}{suffix}": f"microsoft/trocr-{size}-{kind}"
     for size in ("small", "base", "large") for kind in ("printed", "handwritten") for suffix in ("", "_v2")
 }
-#: Long enough for a full receipt or book line (SROIE's longest dev line is 70 tokens).
-DEFAULT_MAX_NEW_TOKENS = 128
+_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+#: Crops of the first call that decide ``precision="auto"`` on a GPU.
+_PRECISION_CHECK_CROPS = 8
 
-#: ``hook(rows, step, logits) -> logits``, see :func:`greedy_decode`.
-LogitsHook = Callable[..., object]
+#: ``processor(rows, step, logits) -> logits``, see :func:`greedy_decode`.
+LogitsProcessor = Callable[..., object]
 
 
 def trocr_source(name: str) -> str | None:
@@ -53,7 +57,7 @@ def trocr_source(name: str) -> str | None:
     return None
 
 
-def greedy_decode(model, pixel_values, max_new_tokens: int, logits_hook: LogitsHook | None = None):
+def greedy_decode(model, pixel_values, max_new_tokens: int, logits_processor: LogitsProcessor | None = None):
     """Greedy decoding with the key/value cache, compacting the batch as rows finish.
 
     Parameters
@@ -63,9 +67,10 @@ def greedy_decode(model, pixel_values, max_new_tokens: int, logits_hook: LogitsH
         ``(batch, 3, H, W)``, as the image processor makes them.
     max_new_tokens : int
         The most tokens per row, end-of-sequence included.
-    logits_hook : callable, optional
-        ``hook(rows, step, logits) -> logits`` on each step's next-token logits, where ``rows``
-        are the original row numbers still decoding (for forcing lengths in benchmarks).
+    logits_processor : callable, optional
+        ``processor(rows, step, logits) -> logits`` on each step's next-token logits, as a
+        ``generate`` logits processor, told the original row numbers still decoding (``rows``)
+        since finished rows leave the batch (to constrain the vocabulary or force lengths).
 
     Returns
     -------
@@ -93,8 +98,8 @@ def greedy_decode(model, pixel_values, max_new_tokens: int, logits_hook: LogitsH
     for step in range(max_new_tokens):
         logits = model.decoder(input_ids=next_ids, encoder_hidden_states=states, past_key_values=cache,
                                use_cache=True).logits[:, -1, :]
-        if logits_hook is not None:
-            logits = logits_hook(rows, step, logits)
+        if logits_processor is not None:
+            logits = logits_processor(rows, step, logits)
         log_probabilities = torch.log_softmax(logits.float(), dim=-1)
         best = log_probabilities.argmax(dim=-1)
         chosen = log_probabilities.gather(1, best[:, None])[:, 0]
@@ -125,95 +130,81 @@ class TrOCRRecognizer:
         torch intra-op threads on CPU.
     use_gpu : bool or None
         ``None`` uses CUDA when torch sees it.
-    max_new_tokens : int
-        The most tokens per line.
-    num_beams : int
-        1 = greedy with the batch-compacting cached decoder; more = beam search via ``generate``.
-    use_caching : bool
-        Decode with the key/value cache (``False`` only to compare: every step recomputes the prefix).
     allow_pickle : bool
         Also accept ``pytorch_model.bin`` (pickle) weights; by default only safetensors load.
     precision : {"auto", "fp32", "fp16", "bf16"}
-        ``auto``: fp32 on CPU; on GPU fp16 when it reads a check set exactly as fp32 does, else fp32.
+        ``auto``: fp32 on CPU; on GPU, fp16 if the first crops it is given read exactly as in fp32,
+        else fp32 (decided once, on the first call).
+
+    Notes
+    -----
+    Decoding settings (:class:`~dask_ocr.models.base.DecodingOptions`) are arguments of
+    :meth:`recognize`, so one loaded model serves every setting.
     """
 
-    def __init__(self, source: str, threads: int = 1, use_gpu: bool | None = None,
-                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, num_beams: int = 1, use_caching: bool = True,
-                 allow_pickle: bool = False, precision: str = "auto"):
+    def __init__(self, source: str, threads: int = 1, use_gpu: bool | None = None, allow_pickle: bool = False,
+                 precision: str = "auto"):
         import torch
 
+        if precision not in ("auto", *_DTYPES):
+            raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {precision!r}")
         self.device = torch.device("cuda" if (use_gpu or (use_gpu is None and torch.cuda.is_available())) else "cpu")
         if use_gpu and not torch.cuda.is_available():
             raise RuntimeError("use_gpu=True but torch sees no CUDA device")
         if self.device.type == "cpu":
+            if precision not in ("auto", "fp32"):
+                raise ValueError(f"precision {precision!r} needs a GPU; on CPU TrOCR runs in fp32")
             torch.set_num_threads(max(1, int(threads)))
         self.model, self.tokenizer, self.processor = _load(source, allow_pickle)
         self.model.to(self.device).eval()
-        self.source, self.max_new_tokens = source, max_new_tokens
-        self.num_beams, self.use_caching = num_beams, use_caching
+        self.source = source
+        self.precision = "fp32" if self.device.type == "cpu" else precision
+        self._precision_lock = threading.Lock()
         self.dtype = torch.float32
-        if self.device.type == "cuda":
-            self.dtype = _choose_gpu_precision(self, precision)
-        elif precision not in ("auto", "fp32"):
-            raise ValueError(f"precision {precision!r} needs a GPU; on CPU TrOCR runs in fp32")
+        if self.precision != "auto":
+            self._set_precision(self.precision)
 
-    def recognize(self, crops: Sequence[np.ndarray], batch_size: int = 16,
-                  logits_hook: LogitsHook | None = None) -> list[Recognition]:
+    def recognize(self, crops: Sequence[np.ndarray], batch_size: int = defaults.BATCH_SIZE,
+                  decoding: DecodingOptions | None = None) -> list[Recognition]:
         """Read each crop; results in input order.
 
         Crops are sorted by aspect ratio (a proxy for text length) and cut into batches of
         ``batch_size``, so the lines of a batch finish decoding at similar steps.  Every crop is
         resized to the encoder's fixed input, so batching never changes a crop's text.
         """
-        crops = list(crops)
-        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(crops[i].shape[0], 1))
-        readings: list = [None] * len(crops)
-        for start in range(0, len(order), batch_size):
-            indices = order[start:start + batch_size]
-            for index, reading in zip(indices, self._read_splitting_on_oom([crops[i] for i in indices], indices,
-                                                                           logits_hook)):
-                readings[index] = reading
-        return readings
+        crops, decoding = list(crops), decoding or DecodingOptions()
+        if self.precision == "auto" and crops:
+            self._choose_gpu_precision(crops[:_PRECISION_CHECK_CROPS], decoding)
+        release = None
+        if self.device.type == "cuda":
+            import torch
 
-    def _read_splitting_on_oom(self, crops, indices, logits_hook) -> list[Recognition]:
-        import torch
-
-        try:
-            return self._read(crops, indices, logits_hook)
-        except torch.cuda.OutOfMemoryError:
-            if len(crops) == 1:
-                raise
-            torch.cuda.empty_cache()
-            half = len(crops) // 2
-            return (self._read_splitting_on_oom(crops[:half], indices[:half], logits_hook)
-                    + self._read_splitting_on_oom(crops[half:], indices[half:], logits_hook))
+            release = torch.cuda.empty_cache
+        aspects = [crop.shape[1] / max(crop.shape[0], 1) for crop in crops]
+        return run_batched(crops, batch_size, lambda batch, _: self._read(batch, decoding), order=aspects,
+                           release=release)
 
     def pixel_values(self, crops: Sequence[np.ndarray]):
         """The model input for ``crops`` (RGB ``uint8``), on the model's device and dtype."""
         return self.processor(images=list(crops), return_tensors="pt").pixel_values.to(self.device, self.dtype)
 
-    def _read(self, crops, indices, logits_hook) -> list[Recognition]:
+    def _read(self, crops, decoding: DecodingOptions) -> list[Recognition]:
         import torch
 
         with torch.inference_mode():
             pixels = self.pixel_values(crops)
-            if self.num_beams == 1 and self.use_caching:
-                hook = None
-                if logits_hook is not None:
-                    batch_rows = torch.as_tensor(indices)
-                    def hook(rows, step, logits):  # noqa: E306  (rows of this batch → crops of the call)
-                        return logits_hook(batch_rows[rows.cpu()], step, logits)
-                tokens, log_probabilities = greedy_decode(self.model, pixels, self.max_new_tokens, hook)
+            if decoding.num_beams == 1 and decoding.use_caching:
+                tokens, log_probabilities = greedy_decode(self.model, pixels, decoding.max_new_tokens)
             else:
-                tokens, log_probabilities = self._generate(pixels)
+                tokens, log_probabilities = self._generate(pixels, decoding)
         texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
         return [Recognition(text.strip(), float(math.exp(score))) for text, score in zip(texts, log_probabilities)]
 
-    def _generate(self, pixels):
-        output = self.model.generate(pixels, max_new_tokens=self.max_new_tokens, num_beams=self.num_beams,
-                                     do_sample=False, use_cache=self.use_caching, output_scores=True,
+    def _generate(self, pixels, decoding: DecodingOptions):
+        output = self.model.generate(pixels, max_new_tokens=decoding.max_new_tokens, num_beams=decoding.num_beams,
+                                     do_sample=False, use_cache=decoding.use_caching, output_scores=True,
                                      return_dict_in_generate=True)
-        if self.num_beams > 1:
+        if decoding.num_beams > 1:
             scores = output.sequences_scores.tolist()
         else:
             steps = self.model.compute_transition_scores(output.sequences, output.scores, normalize_logits=True)
@@ -221,6 +212,23 @@ class TrOCRRecognizer:
         eos, start = self.model.config.eos_token_id, self.model.config.decoder_start_token_id
         sequences = [[t for t in row.tolist()[1:] if t not in (eos, start)] for row in output.sequences]
         return sequences, scores
+
+    def _set_precision(self, precision: str) -> None:
+        import torch
+
+        self.dtype = getattr(torch, _DTYPES[precision])
+        self.model.to(self.dtype)
+        self.precision = precision
+
+    def _choose_gpu_precision(self, check: list[np.ndarray], decoding: DecodingOptions) -> None:
+        """fp16 on GPU only when it reads ``check`` exactly as fp32 does; decided once."""
+        with self._precision_lock:
+            if self.precision != "auto":
+                return
+            reference = [r.text for r in self._read(check, decoding)]
+            self._set_precision("fp16")
+            if [r.text for r in self._read(check, decoding)] != reference:
+                self._set_precision("fp32")
 
 
 def _load(source: str, allow_pickle: bool):
@@ -241,26 +249,3 @@ def _load(source: str, allow_pickle: bool):
         raise ModelNotFoundError(f"TrOCR model {source!r} could not be loaded{hint}.{safetensors} "
                                  f"Cause: {str(exc).splitlines()[0]}") from None
     return model, tokenizer, processor
-
-
-def _choose_gpu_precision(recognizer: TrOCRRecognizer, precision: str):
-    """fp16 on GPU only when it reads a check set of rendered lines exactly as fp32 does."""
-    import torch
-
-    wanted = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-    if precision in wanted:
-        recognizer.model.to(wanted[precision])
-        return wanted[precision]
-    if precision != "auto":
-        raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {precision!r}")
-    from ..samples import render_line_crops
-
-    check = render_line_crops(8)
-    recognizer.dtype = torch.float32
-    reference = [r.text for r in recognizer._read(check, list(range(len(check))), None)]
-    recognizer.model.to(torch.float16)
-    recognizer.dtype = torch.float16
-    if [r.text for r in recognizer._read(check, list(range(len(check))), None)] == reference:
-        return torch.float16
-    recognizer.model.to(torch.float32)
-    return torch.float32

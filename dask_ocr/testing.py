@@ -1,13 +1,16 @@
-"""Random-weight TrOCR-style checkpoints built from config (no download), for tests and benchmarks.
+"""Offline testing helpers: random-weight TrOCR-style checkpoints built from config (no download).
 
 ``save_trocr(path, shape)`` writes a ``VisionEncoderDecoderModel`` with a character-level tokenizer
-and a ViT image processor, loadable by path like any Hub checkpoint.  ``ForcedLengths`` makes every
-decoder stop after a given number of tokens, identically in ``generate`` and in our decoder.
+and a ViT image processor, loadable by path like any Hub checkpoint, so code using TrOCR can be
+tested without a model hub.  ``ForcedLengths`` makes every decoder stop after a given number of
+tokens, identically in ``generate`` and in :func:`dask_ocr.models.trocr.greedy_decode`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+__all__ = ["save_trocr", "ForcedLengths", "SHAPES", "EOS"]
 
 CHARACTERS = " !\\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz"
 SPECIAL = ["<s>", "<pad>", "</s>", "<unk>"]
@@ -85,8 +88,8 @@ def save_trocr(path: Path, shape: str = "tiny", seed: int = 0, init_std: float =
 class ForcedLengths:
     """Forces row ``i`` to emit exactly ``lengths[i]`` tokens and then end-of-sequence.
 
-    Usable as our decoder's ``logits_hook(rows, step, logits)`` (``rows`` are original row
-    numbers) and, through :meth:`processor`, as a ``generate`` logits processor.
+    Usable as :func:`~dask_ocr.models.trocr.greedy_decode`'s ``logits_processor(rows, step, logits)``
+    (``rows`` are original row numbers) and, through :meth:`processor`, as a ``generate`` logits processor.
     """
 
     def __init__(self, lengths):

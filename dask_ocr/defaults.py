@@ -1,0 +1,28 @@
+"""Every default of the public API, in one place.
+
+The accessor's signatures, the partition configs and the command line all read their defaults
+here, so that a default changed once is changed everywhere.
+"""
+
+from __future__ import annotations
+
+#: The engine for ``detect`` and ``recognize``.
+MODEL = "ppocr"
+#: Pixels between the vertical centres of two regions that still share a line (``0`` = estimate).
+LINE_TOLERANCE = 15.0
+#: Pixels added around each region before cropping.
+BORDER_WIDTH = 0.0
+#: The widest joined crop (width / height) with ``group_images``.
+MAX_IMAGE_RATIO = 11.25
+#: Crops per model call.
+BATCH_SIZE = 32
+#: Decompression-bomb guard (Pillow itself refuses anything above ~179 MP).
+MAX_PIXELS = 150_000_000
+#: TrOCR decoding: the most tokens per line (SROIE's longest dev line is 70 tokens), beams, key/value cache.
+MAX_NEW_TOKENS = 128
+NUM_BEAMS = 1
+USE_CACHING = True
+#: What ``recognize`` writes to its output column.
+OUTPUT_FORMAT = "text"
+#: Space between joined word crops (``group_images``), in crop heights: wide enough to read as a space.
+JOIN_GAP = 1.5

@@ -1,0 +1,586 @@
+"""One document file (PDF, multi-page TIFF or a single raster image) in, one page at a time out.
+
+This is the pure, low-level layer under document reading: no pandas, no Dask.  PDFs go through pypdfium2
+(imported lazily, so importing this module is cheap), rasters through Pillow.  Every function takes a seekable
+binary file object or the file's bytes; PDFs are read from the file object on demand, so peak memory depends on
+one page, not on the length of the document.  Problems with a document or a page raise :class:`DocumentError`,
+whose message a user can act on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import math
+import threading
+import warnings
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import RowError
+
+__all__ = [
+    "DEFAULT_DPI",
+    "DEFAULT_MAX_PAGE_PIXELS",
+    "DEFAULT_MIN_TEXT_CHARS",
+    "DocumentError",
+    "Word",
+    "RenderedPage",
+    "document_kind",
+    "count_pages",
+    "render_page",
+    "has_text_layer",
+    "images_to_pdf",
+    "images_to_tiff",
+]
+
+#: Resolution at which PDF pages are rasterised unless told otherwise.
+DEFAULT_DPI = 200
+#: An enormous page is rendered at the highest dpi whose image has at most this many pixels.
+DEFAULT_MAX_PAGE_PIXELS = 60_000_000
+#: A page whose text layer has at least this many non-space characters can skip OCR.
+DEFAULT_MIN_TEXT_CHARS = 10
+
+_KINDS = ("pdf", "tiff", "image")
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF
+_PNG_COMPRESS_LEVEL = 1  # rendered pages are large; level 1 is several times faster than 6 for a few % more bytes
+_WHITE = (255, 255, 255, 255)
+_PDFIUM_LOCK = threading.RLock()  # pdfium must not be entered from two threads at once, even for two documents
+_ROTATE_FOR_EXIF = {3: 180, 6: 90, 8: 270}  # EXIF orientation -> clockwise /Rotate of the page showing the image
+
+
+class DocumentError(RowError):
+    """A document, or one of its pages, cannot be read: encrypted, damaged, empty, or an index out of range."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of a PDF's text layer; ``box`` is ``(x0, y0, x1, y1)`` in page-image pixels, origin top-left."""
+
+    text: str
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """One page of a document as an image, with its text layer when it has one.
+
+    Attributes
+    ----------
+    content : bytes
+        The page image, PNG (RGB or L); for a single raster image possibly the original file's bytes;
+        ``b""`` when rendering was skipped.
+    width, height : int
+        Size of the page image in pixels.
+    dpi : float
+        Resolution actually used: lower than asked when ``capped``.  For rasters, the file's own resolution.
+    capped : bool
+        True when ``max_page_pixels`` forced a lower resolution.
+    page_width_pt, page_height_pt : float
+        Page size in points (1/72 inch), after the page's rotation.
+    text : str or None
+        The text layer in pdfium's reading order (lines separated by ``"\\n"``); None if the page has none.
+    words : tuple of Word
+        Words of the text layer, boxes in pixels of this rendering.
+    """
+
+    content: bytes
+    width: int
+    height: int
+    dpi: float
+    capped: bool
+    page_width_pt: float
+    page_height_pt: float
+    text: str | None = None
+    words: tuple[Word, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------------------- sniffing
+
+
+def document_kind(head: bytes) -> str:
+    """``"pdf"``, ``"tiff"`` or ``"image"`` from the first bytes of a file.
+
+    ``%PDF`` anywhere in the first 1024 bytes (as readers accept) means PDF; a TIFF (or BigTIFF) byte-order
+    header means TIFF; anything else is left to the image decoder.
+    """
+    head = bytes(head[:1024])
+    if b"%PDF" in head:
+        return "pdf"
+    if head[:4] in _TIFF_MAGIC:
+        return "tiff"
+    return "image"
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in _KINDS:
+        raise DocumentError(f"unknown document kind {kind!r} (expected one of {', '.join(_KINDS)})")
+
+
+def _stream(file):
+    """A seekable binary stream over ``file`` (bytes-like or file object), positioned at its start."""
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(file))
+    if not all(callable(getattr(file, name, None)) for name in ("read", "seek", "tell")):
+        raise TypeError(f"expected bytes or a seekable binary file object, got {type(file).__name__}")
+    file.seek(0)
+    return file
+
+
+def _page_error(index: int, exc: BaseException) -> DocumentError:
+    message = str(exc) or type(exc).__name__
+    return DocumentError(f"page {index + 1}: {message}")
+
+
+def _check_index(index: int, n_pages: int) -> None:
+    if not 0 <= index < n_pages:
+        raise DocumentError(f"page {index + 1}: out of range, the document has {n_pages} page(s) "
+                            f"(index {index} is 0-based)")
+
+
+# -------------------------------------------------------------------------------------------------------------- PDF
+
+
+def _load_error(code: int, password: str | None) -> DocumentError:
+    import pypdfium2.raw as pdfium_c
+
+    if code == pdfium_c.FPDF_ERR_PASSWORD:
+        if password:
+            return DocumentError("PDF is encrypted and the password is wrong")
+        return DocumentError("PDF is encrypted: pass password=... to read it")
+    if code == pdfium_c.FPDF_ERR_SECURITY:
+        return DocumentError("PDF uses an unsupported security handler")
+    reason = {pdfium_c.FPDF_ERR_FORMAT: "not in PDF format or corrupted", pdfium_c.FPDF_ERR_FILE: "file not readable"}
+    return DocumentError(f"PDF is damaged or truncated: {reason.get(code, f'pdfium error {code}')}")
+
+
+@contextmanager
+def _pdf_document(file, password: str | None, forms: bool = False):
+    """An open ``pdfium.PdfDocument`` that reads ``file`` on demand; closed (and pdfium released) on exit.
+
+    pdfium is loaded through its raw API rather than ``PdfDocument(stream)``, which reports a zero-page file with
+    a stale error code (possibly "wrong password") and leaks its handle.  pdfium is not thread-safe, so the whole
+    use of a document holds a process-wide lock.
+    """
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    stream = _stream(file)
+    length = stream.seek(0, io.SEEK_END)
+
+    def get_block(_param, position, buffer, size):
+        try:
+            stream.seek(position)
+            data = stream.read(size)
+            ctypes.memmove(buffer, data, len(data))
+        except Exception:  # an I/O error mid-document: pdfium sees a short read and fails cleanly
+            return 0
+        return int(len(data) == size)
+
+    access = pdfium_c.FPDF_FILEACCESS()  # must outlive the document: pdfium keeps reading through it
+    access.m_FileLen, access.m_Param = length, None
+    access.m_GetBlock = dict(pdfium_c.FPDF_FILEACCESS._fields_)["m_GetBlock"](get_block)
+    with _PDFIUM_LOCK:
+        secret = (password + "\0").encode("utf-8") if password else None
+        handle = pdfium_c.FPDF_LoadCustomDocument(ctypes.byref(access), secret)
+        if not handle:
+            raise _load_error(pdfium_c.FPDF_GetLastError(), password)
+        document = pdfium.PdfDocument(handle)
+        try:
+            if forms:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a failed XFA load still leaves AcroForms drawn
+                    document.init_forms()
+            if len(document) < 1:
+                raise DocumentError("document has no pages")
+            yield document
+        finally:
+            document.close()
+
+
+def _pdf_pages(file, password: str | None) -> int:
+    with _pdf_document(file, password) as document:
+        return len(document)
+
+
+def _fit(width_pt: float, height_pt: float, dpi: float, max_pixels: int) -> tuple[int, int, float, bool]:
+    """Pixel size of a page at ``dpi``, or at the highest lower dpi that keeps it within ``max_pixels``."""
+
+    def size(at: float) -> tuple[int, int]:
+        return max(1, round(width_pt * at / 72)), max(1, round(height_pt * at / 72))
+
+    width, height = size(dpi)
+    if width * height <= max_pixels:
+        return width, height, float(dpi), False
+    capped = dpi * math.sqrt(max_pixels / (width * height))
+    width, height = size(capped)
+    while width * height > max_pixels and width * height > 1:
+        capped *= 0.999
+        width, height = size(capped)
+    return width, height, capped, True
+
+
+def _to_pixels(box, bbox, rotation: int, sx: float, sy: float) -> tuple[float, float, float, float]:
+    """A ``(left, bottom, right, top)`` box in PDF canvas units to top-left pixels of the rotated rendering."""
+    left, bottom, right, top = bbox
+
+    def point(u: float, v: float) -> tuple[float, float]:
+        if rotation == 90:
+            return (v - bottom) * sx, (u - left) * sy
+        if rotation == 180:
+            return (right - u) * sx, (v - bottom) * sy
+        if rotation == 270:
+            return (top - v) * sx, (right - u) * sy
+        return (u - left) * sx, (top - v) * sy
+
+    (ax, ay), (bx, by) = point(box[0], box[1]), point(box[2], box[3])
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
+def _is_separator(char: str) -> bool:
+    return char.isspace() or char < " " or char == "\ufffe"
+
+
+def _fix_surrogates(text: str) -> str:
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _text_layer(textpage, to_pixels, width: int, height: int) -> tuple[str | None, tuple[Word, ...]]:
+    """The page text and its words; a word's box is the union of its characters' (loose) boxes, clipped."""
+    import pypdfium2.raw as pdfium_c
+
+    chars = [chr(pdfium_c.FPDFText_GetUnicode(textpage, i)) for i in range(textpage.count_chars())]
+    text = _fix_surrogates("".join(chars)).replace("\r\n", "\n").replace("\r", "\n")
+    words, current, box = [], [], None
+    for i, char in enumerate([*chars, " "]):
+        if not _is_separator(char):
+            left, bottom, right, top = textpage.get_charbox(i, loose=True)
+            box = (left, bottom, right, top) if box is None else (
+                min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top))
+            current.append(char)
+            continue
+        if current:
+            x0, y0, x1, y1 = to_pixels(box)
+            x0, x1 = max(0.0, x0), min(float(width), x1)
+            y0, y1 = max(0.0, y0), min(float(height), y1)
+            if x1 > x0 and y1 > y0:  # text outside the visible page is dropped
+                words.append(Word(_fix_surrogates("".join(current)), (x0, y0, x1, y1)))
+        current, box = [], None
+    return (text if text.strip() else None), tuple(words)
+
+
+def _render_png(page, width: int, height: int) -> bytes:
+    """Rasterise ``page`` (its /Rotate, annotations and form fields included) to an RGB PNG of exactly this size."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    # pdfium is driven directly: PdfPage.render sizes the bitmap with ceil(), one pixel off our round().
+    bitmap = pdfium.PdfBitmap.new_native(width, height, pdfium_c.FPDFBitmap_BGR, rev_byteorder=True)
+    try:
+        bitmap.fill_rect(_WHITE, 0, 0, width, height)
+        flags = pdfium_c.FPDF_ANNOT | pdfium_c.FPDF_REVERSE_BYTE_ORDER
+        pdfium_c.FPDF_RenderPageBitmap(bitmap, page, 0, 0, width, height, 0, flags)
+        if page.formenv:
+            pdfium_c.FPDF_FFLDraw(page.formenv, bitmap, page, 0, 0, width, height, 0, flags)
+        out = io.BytesIO()
+        bitmap.to_pil().save(out, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
+        return out.getvalue()
+    finally:
+        bitmap.close()
+
+
+def _pdf_page(document, index: int, dpi: float, max_pixels: int, render: bool) -> RenderedPage:
+    page = document[index]
+    textpage = None
+    try:
+        width_pt, height_pt = page.get_size()  # after /Rotate
+        if not (width_pt > 0 and height_pt > 0):
+            raise DocumentError(f"page {index + 1}: empty page box ({width_pt} x {height_pt} pt)")
+        rotation, bbox = page.get_rotation() % 360, page.get_bbox()
+        width, height, used_dpi, capped = _fit(width_pt, height_pt, dpi, max_pixels)
+        sx, sy = width / width_pt, height / height_pt
+        textpage = page.get_textpage()
+        text, words = _text_layer(textpage, lambda box: _to_pixels(box, bbox, rotation, sx, sy), width, height)
+        content = _render_png(page, width, height) if render else b""
+        return RenderedPage(content, width, height, used_dpi, capped, width_pt, height_pt, text, words)
+    finally:
+        if textpage is not None:
+            textpage.close()
+        page.close()
+
+
+def _render_pdf(file, index: int, dpi: float, max_pixels: int, password: str | None, render: bool) -> RenderedPage:
+    with _pdf_document(file, password, forms=render) as document:
+        _check_index(index, len(document))
+        try:
+            return _pdf_page(document, index, dpi, max_pixels, render)
+        except DocumentError:
+            raise
+        except Exception as exc:  # pdfium, ctypes or Pillow: whatever breaks, only this page fails
+            raise _page_error(index, exc) from exc
+
+
+# ---------------------------------------------------------------------------------------------------------- rasters
+
+
+def _open_raster(file, kind: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # bomb and corrupt-EXIF warnings: errors are raised, not warned
+            return Image.open(_stream(file))
+    except Image.DecompressionBombError as exc:
+        raise DocumentError(f"{kind} refused as a decompression bomb: {exc}") from None
+    except Exception as exc:
+        what = "TIFF is damaged or unreadable" if kind == "tiff" else "not a readable image"
+        raise DocumentError(f"{what}: {exc}") from None
+
+
+def _file_dpi(image: Image.Image) -> tuple[float, float]:
+    dpi = image.info.get("dpi")
+    try:
+        x, y = (float(dpi[0]), float(dpi[1])) if dpi else (72.0, 72.0)
+    except (TypeError, ValueError, IndexError):
+        x, y = 72.0, 72.0
+    return (x if x >= 1 else 72.0), (y if y >= 1 else 72.0)
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """An ``L`` or ``RGB`` copy: 16-bit and float scaled, transparency composited onto white."""
+    if image.mode in ("1", "L"):
+        return image.convert("L")
+    if image.mode.startswith("I;16"):
+        return Image.fromarray((np.asarray(image, dtype=np.uint32) // 257).astype(np.uint8), "L")
+    if image.mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+        return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
+    if "A" in image.mode or "a" in image.mode or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, _WHITE), rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _raster_page(image: Image.Image, max_pixels: int, render: bool, original=None) -> RenderedPage:
+    """The current frame of ``image`` as a page (EXIF orientation applied; downscaled when over ``max_pixels``).
+
+    ``original``, when given, returns the file's bytes, passed through as the content when no downscaling is needed.
+    """
+    width, height = image.size
+    if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+        width, height = height, width
+    xdpi, ydpi = _file_dpi(image)
+    scale = min(1.0, math.sqrt(max_pixels / (width * height)))
+    out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
+    while out_w * out_h > max_pixels and out_w * out_h > 1:
+        scale *= 0.999
+        out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
+    capped = (out_w, out_h) != (width, height)
+    content = b""
+    if render and original is not None and not capped:
+        content = original()
+    elif render:
+        if capped and image.format == "JPEG":
+            image.draft(image.mode, (out_w, out_h))  # decode at a reduced scale: much less memory and time
+        frame = _to_8bit(ImageOps.exif_transpose(image))
+        if frame.size != (out_w, out_h):
+            frame = frame.resize((out_w, out_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        buffer = io.BytesIO()
+        frame.save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
+        content = buffer.getvalue()
+    return RenderedPage(content, out_w, out_h, xdpi * out_w / width, capped, width * 72 / xdpi, height * 72 / ydpi)
+
+
+def _render_raster(file, kind: str, index: int, max_pixels: int, render: bool) -> RenderedPage:
+    image = _open_raster(file, kind)
+    with image:
+        _check_index(index, _n_frames(image) if kind == "tiff" else 1)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                if kind == "tiff":
+                    image.seek(index)
+                    return _raster_page(image, max_pixels, render)
+                return _raster_page(image, max_pixels, render, original=lambda: _read_all(file))
+        except DocumentError:
+            raise
+        except Exception as exc:
+            raise _page_error(index, exc) from exc
+
+
+def _n_frames(image: Image.Image) -> int:
+    try:
+        return getattr(image, "n_frames", 1)
+    except Exception as exc:
+        raise DocumentError(f"TIFF is damaged or unreadable: {exc}") from None
+
+
+def _read_all(file) -> bytes:
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return bytes(file)
+    file.seek(0)
+    return file.read()
+
+
+# ------------------------------------------------------------------------------------------------------ public API
+
+
+def count_pages(file, kind: str, password: str | None = None) -> int:
+    """Number of pages of a document.
+
+    Parameters
+    ----------
+    file : bytes or binary file object
+        The document; a file object must be seekable and is read on demand (PDFs are not read whole).
+    kind : {"pdf", "tiff", "image"}
+        As returned by :func:`document_kind`.
+    password : str, optional
+        Password of an encrypted PDF.
+
+    Raises
+    ------
+    DocumentError
+        Encrypted without (or with a wrong) password, damaged or truncated, or without pages.
+    """
+    _check_kind(kind)
+    if kind == "pdf":
+        return _pdf_pages(file, password)
+    if kind == "image":
+        return 1
+    with _open_raster(file, kind) as image:
+        n_pages = _n_frames(image)
+    if n_pages < 1:
+        raise DocumentError("document has no pages")
+    return n_pages
+
+
+def render_page(file, kind: str, index: int, dpi: float = DEFAULT_DPI, max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
+                password: str | None = None, render: bool = True) -> RenderedPage:
+    """One page of a document as an image, with the PDF text layer and its word boxes.
+
+    The document is opened, one page rendered, and everything closed again, so memory does not grow with the
+    number of pages.  PDF pages are rasterised at ``dpi`` with their /Rotate, annotations and form fields; TIFF
+    frames and images keep their own resolution (no resampling) unless over ``max_page_pixels``.
+
+    Parameters
+    ----------
+    file : bytes or binary file object
+        The document (a file object must be seekable).
+    kind : {"pdf", "tiff", "image"}
+        As returned by :func:`document_kind`.
+    index : int
+        0-based page number.
+    dpi : float
+        Rendering resolution of PDF pages.
+    max_page_pixels : int
+        A page whose image would be larger is rendered (or downscaled) to fit, with ``capped=True``.
+    password : str, optional
+        Password of an encrypted PDF.
+    render : bool
+        False skips rasterising (``content == b""``) when the text layer will be used instead of OCR.
+
+    Raises
+    ------
+    DocumentError
+        The document cannot be opened (as in :func:`count_pages`), or ``"page N: ..."`` (N 1-based) when this
+        page is out of range or fails.
+    """
+    _check_kind(kind)
+    if not dpi > 0 or max_page_pixels < 1:
+        raise ValueError(f"dpi and max_page_pixels must be positive, got {dpi!r} and {max_page_pixels!r}")
+    if kind == "pdf":
+        return _render_pdf(file, index, dpi, max_page_pixels, password, render)
+    return _render_raster(file, kind, index, max_page_pixels, render)
+
+
+def has_text_layer(page: RenderedPage, min_chars: int = DEFAULT_MIN_TEXT_CHARS) -> bool:
+    """Whether ``page.text`` has at least ``min_chars`` non-space characters (so OCR can be skipped)."""
+    if not page.text:
+        return False
+    return sum(not char.isspace() for char in page.text) >= min_chars
+
+
+# --------------------------------------------------------------------------------------------------------- writers
+
+
+def _image_xobject(pdf, data: bytes):
+    """An image XObject for encoded ``data`` and the clockwise page rotation its EXIF orientation asks for."""
+    import pikepdf
+
+    with Image.open(io.BytesIO(data)) as image:
+        size, mode, fmt = image.size, image.mode, image.format
+        rotate = _ROTATE_FOR_EXIF.get(image.getexif().get(0x0112, 1), 0)
+        extra = {}
+        if fmt == "JPEG" and mode in ("L", "RGB", "CMYK"):
+            extra = {"Filter": pikepdf.Name.DCTDecode, "BitsPerComponent": 8,
+                     "ColorSpace": pikepdf.Name("/Device" + {"L": "Gray", "RGB": "RGB", "CMYK": "CMYK"}[mode])}
+            if mode == "CMYK" and "adobe" in image.info:  # Adobe CMYK JPEGs are stored inverted
+                extra["Decode"] = pikepdf.Array([1, 0] * 4)
+        elif fmt == "JPEG2000":
+            extra = {"Filter": pikepdf.Name.JPXDecode}
+        else:
+            pixels = _to_8bit(ImageOps.exif_transpose(image))
+            rotate, size, space = 0, pixels.size, "Gray" if pixels.mode == "L" else "RGB"
+            data = zlib.compress(pixels.tobytes())
+            extra = {"Filter": pikepdf.Name.FlateDecode, "BitsPerComponent": 8,
+                     "ColorSpace": pikepdf.Name("/Device" + space)}
+    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=size[0],
+                            Height=size[1], **extra)
+    return stream, size, rotate
+
+
+def images_to_pdf(images: list[bytes], dpi: float = 200) -> bytes:
+    """A scanned-style PDF (no text layer): one page per encoded image, written with pikepdf.
+
+    JPEG and JPEG 2000 bytes are embedded as they are (DCTDecode / JPXDecode, no recompression); other formats
+    are decoded to 8-bit grey or RGB and stored losslessly (FlateDecode).  Each page is the image's size at
+    ``dpi``; a JPEG's EXIF rotation becomes the page's /Rotate.
+
+    Parameters
+    ----------
+    images : list of bytes
+        Encoded images, one per page.
+    dpi : float
+        Resolution the images are placed at: a 1700-pixel-wide image at 200 dpi makes an 8.5-inch page.
+    """
+    import pikepdf
+
+    if not images:
+        raise ValueError("images_to_pdf needs at least one image")
+    pdf = pikepdf.new()
+    for data in images:
+        xobject, (width, height), rotate = _image_xobject(pdf, bytes(data))
+        width_pt, height_pt = width * 72 / dpi, height * 72 / dpi
+        page = pdf.add_blank_page(page_size=(width_pt, height_pt))
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobject))
+        page.obj.Contents = pdf.make_stream(f"q {width_pt:.4f} 0 0 {height_pt:.4f} 0 0 cm /Im0 Do Q".encode())
+        if rotate:
+            page.obj.Rotate = rotate
+    out = io.BytesIO()
+    pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none)  # keep the image streams byte for byte
+    return out.getvalue()
+
+
+def images_to_tiff(images: list[bytes]) -> bytes:
+    """A multi-page TIFF (Deflate-compressed, lossless), one frame per encoded image.
+
+    Frames are stored as 8-bit grey or RGB with EXIF orientation applied; the first image's dpi, if it has
+    one, is recorded for all frames.
+    """
+    if not images:
+        raise ValueError("images_to_tiff needs at least one image")
+    frames, dpi = [], None
+    for data in images:
+        with Image.open(io.BytesIO(bytes(data))) as image:
+            dpi = dpi or image.info.get("dpi")
+            frames.append(_to_8bit(ImageOps.exif_transpose(image)))
+    out = io.BytesIO()
+    options = {"dpi": tuple(float(v) for v in dpi)} if dpi else {}
+    frames[0].save(out, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate", **options)
+    return out.getvalue()
