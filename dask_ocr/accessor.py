@@ -20,7 +20,7 @@ from .formats import OUTPUT_FORMATS
 from .models.base import DecodingOptions
 from .models.registry import resolve_model
 from .runtime import ModelKey
-from .schema import ERROR_COL
+from .schema import ERROR_COL, TEXT_LAYER_COL
 
 __all__ = ["detect", "recognize", "draw_regions", "OcrAccessor"]
 
@@ -85,10 +85,22 @@ def _decoding_options(spec, use_caching: bool, num_beams: int, max_new_tokens: i
     return decoding
 
 
+def _uses_text_layer(df) -> bool:
+    """Document pages from :func:`dask_ocr.read_documents`: their text-layer rows skip the models."""
+    if TEXT_LAYER_COL not in df.columns:
+        return False
+    missing = [name for name in ("width", "height") if name not in df.columns]
+    if missing:
+        raise KeyError(f"a {TEXT_LAYER_COL!r} column needs the page size columns {missing} (read_documents "
+                       f"gives them); drop {TEXT_LAYER_COL!r} to OCR every page")
+    return True
+
+
 def _apply(df, function, config, *columns):
     if not _is_dask(df):
         return function(df, config)
-    needed = [c for c in dict.fromkeys([*columns, ERROR_COL]) if c in df.columns]
+    layer = [TEXT_LAYER_COL, "width", "height"] if getattr(config, "text_layer", False) else []
+    needed = [c for c in dict.fromkeys([*columns, *layer, ERROR_COL]) if c in df.columns]
     return df.map_partitions(function, config, meta=part.output_meta(df._meta, config),
                              enforce_metadata=False, required_columns=needed)
 
@@ -123,7 +135,8 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
     """
     _require_columns(df, image_col)
     config = part.DetectConfig(image_col=image_col, output_col=output_col, max_pixels=int(max_pixels),
-                               model=_model_key(df, model, "detect", task_parallelism, use_gpu))
+                               model=_model_key(df, model, "detect", task_parallelism, use_gpu),
+                               text_layer=_uses_text_layer(df))
     return _apply(df, part.detect_partition, config, image_col)
 
 
@@ -225,7 +238,8 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         model=key, output_format=output_format, positions_col=positions_col, line_tolerance=float(line_tolerance),
         border_width=float(border_width), group_images=bool(group_images), max_image_ratio=float(max_image_ratio),
         batch_size=int(batch_size), min_confidence=_min_confidence(min_confidence, key.spec, regions_col),
-        max_pixels=int(max_pixels), decoding=_decoding_options(key.spec, use_caching, num_beams, max_new_tokens))
+        max_pixels=int(max_pixels), decoding=_decoding_options(key.spec, use_caching, num_beams, max_new_tokens),
+        text_layer=_uses_text_layer(df))
     return _apply(df, part.recognize_partition, config, image_col, regions_col)
 
 

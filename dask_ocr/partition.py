@@ -29,6 +29,8 @@ from .schema import (
     POSITIONS_DTYPE,
     REGIONS_DTYPE,
     STRING_DTYPE,
+    TEXT_LAYER_COL,
+    TEXT_SOURCE_COL,
     empty_column,
     make_column,
 )
@@ -45,6 +47,7 @@ class DetectConfig:
     output_col: str
     model: runtime.ModelKey
     max_pixels: int = defaults.MAX_PIXELS
+    text_layer: bool = False
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
         return {self.output_col: REGIONS_DTYPE, ERROR_COL: STRING_DTYPE}
@@ -69,11 +72,14 @@ class RecognizeConfig:
     min_confidence: float = 0.5
     max_pixels: int = defaults.MAX_PIXELS
     decoding: DecodingOptions = DecodingOptions()
+    text_layer: bool = False
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
         columns = {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE}
         if self.positions_col:
             columns[self.positions_col] = POSITIONS_DTYPE
+        if self.text_layer:
+            columns[TEXT_SOURCE_COL] = STRING_DTYPE
         return {**columns, ERROR_COL: STRING_DTYPE}
 
 
@@ -132,14 +138,38 @@ def _for_each_row(df: pd.DataFrame, errors: list, work: Callable[[int, Any], Any
     return results
 
 
+def _text_layers(df: pd.DataFrame, enabled: bool) -> list:
+    """Per row, the words of its PDF text layer (``None``: the page is to be OCR'd)."""
+    if not enabled or TEXT_LAYER_COL not in df.columns:
+        return [None] * len(df)
+    return [None if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)) else list(cell)
+            for cell in df[TEXT_LAYER_COL].tolist()]
+
+
+def _layer_regions(words: list) -> list[Region]:
+    """A text layer's words as regions (their boxes, score 1)."""
+    boxes = [(w["x"], w["y"], w["x"] + w["width"], w["y"] + w["height"]) for w in words]
+    return [Region(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64), 1.0)
+            for x0, y0, x1, y1 in boxes]
+
+
+def _page_size(df: pd.DataFrame, position: int) -> tuple[int, int]:
+    """A document page's ``(width, height)`` from its columns (text-layer rows have no image)."""
+    return int(df["width"].iloc[position]), int(df["height"].iloc[position])
+
+
 def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
-    """Find text regions in every image of ``df[config.image_col]``."""
+    """Find text regions in every image of ``df[config.image_col]``; text-layer pages give their word boxes."""
     errors = _previous_errors(df)
     if len(df) == 0:
         return output_meta(df, config)
-    detector = runtime.get_model(config.model)
+    layers = _text_layers(df, config.text_layer)
+    detector = runtime.get_model(config.model) if any(layer is None for layer in layers) else None
 
-    def detect_row(_, cell):
+    def detect_row(position, cell):
+        if layers[position] is not None:
+            width, height = _page_size(df, position)
+            return [region_record(r, width, height) for r in _layer_regions(layers[position])]
         image = decode_image(cell, config.max_pixels)
         try:
             regions = detector.detect([image])[0]
@@ -185,6 +215,15 @@ class _RowCrops:
     groups: list[list[int]]
     crops: list[np.ndarray]
     segments: list[list[tuple[float, float]]]
+    known: list[Recognition] | None = None  # text-layer pages: the readings are the layer's words
+
+
+def _layer_row(words: list, size: tuple[int, int]) -> _RowCrops:
+    """A text-layer page as if its words had been read: nothing for the recognizer to do."""
+    regions = _layer_regions(words)
+    return _RowCrops(size, list(range(len(regions))), regions, [r.polygon for r in regions],
+                     [[i] for i in range(len(regions))], [], [[(0.0, 1.0)]] * len(regions),
+                     [Recognition(str(w["text"]), 1.0) for w in words])
 
 
 def _crop_row(image: np.ndarray, ids: list[int], regions: list[Region], config: RecognizeConfig) -> _RowCrops:
@@ -207,12 +246,15 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
     errors = _previous_errors(df)
     if len(df) == 0:
         return output_meta(df, config)
-    recognizer = runtime.get_model(config.model)
+    layers = _text_layers(df, config.text_layer)
+    recognizer = runtime.get_model(config.model) if any(layer is None for layer in layers) else None
     columns = [config.image_col] + ([config.regions_col] if config.regions_col else [])
     region_cells = df[config.regions_col].tolist() if config.regions_col else None
     notes: list = [None] * len(df)
 
     def crop_row(position, cell):
+        if layers[position] is not None:
+            return _layer_row(layers[position], _page_size(df, position))
         image = decode_image(cell, config.max_pixels)
         height, width = image.shape[:2]
         if region_cells is None:
@@ -227,7 +269,8 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
     for position, row in enumerate(cropped):
         if errors[position] is None and row is not None:
             try:
-                text, confidence, positions = _page_outputs(row, readings[position], config)
+                text, confidence, positions = _page_outputs(row, readings[position] if row.known is None else row.known,
+                                                           config)
             except Exception as exc:  # layout or rendering of this row's readings
                 errors[position] = f"building the page failed: {type(exc).__name__}: {exc}"
                 continue
@@ -235,6 +278,8 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
             outputs[config.confidence_col][position] = confidence
             if config.positions_col:
                 outputs[config.positions_col][position] = positions
+            if config.text_layer:
+                outputs[TEXT_SOURCE_COL][position] = "ocr" if row.known is None else "text_layer"
         errors[position] = errors[position] or notes[position]
     outputs[ERROR_COL] = errors
     return _with_outputs(df, config, outputs)
@@ -245,6 +290,8 @@ def _recognize_rows(recognizer, crops: list, errors: list, config: RecognizeConf
     rows = [i for i, row in enumerate(crops) if row is not None and errors[i] is None]
     readings: list = [None] * len(crops)
     flat = [crop for i in rows for crop in crops[i]]
+    if not flat:  # nothing to read (no regions, or text-layer pages only)
+        return [[] if row is not None else None for row in crops]
     try:
         results = iter(recognizer.recognize(flat, config.batch_size, config.decoding))
         for i in rows:

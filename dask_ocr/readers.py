@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .schema import ERROR_COL
+from .errors import RowError
+from .schema import ERROR_COL, TEXT_LAYER_COL
 
-__all__ = ["IMAGE_SUFFIXES", "list_files", "read_images"]
+__all__ = ["IMAGE_SUFFIXES", "DOCUMENT_SUFFIXES", "list_files", "read_images", "read_documents"]
 
 #: What a directory given to :func:`read_images` is expanded to.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".jp2", ".pnm", ".pgm", ".ppm")
@@ -154,3 +156,160 @@ def files_frame(paths: list[str], contents: list, errors: list, start: int = 0):
         "content": pd.array(pa.array(contents, type=pa.binary()), dtype=BINARY_DTYPE),
         ERROR_COL: pd.array(errors, dtype=STRING_DTYPE),
     }, index=index)
+
+
+#: What a directory given to :func:`read_documents` is expanded to.
+DOCUMENT_SUFFIXES = (".pdf", *IMAGE_SUFFIXES)
+#: The most pages per partition of :func:`read_documents` (rendered pages are a few MB each).
+MAX_PAGES_PER_PARTITION = 32
+
+
+@dataclass(frozen=True)
+class DocumentOptions:
+    """How :func:`read_documents` turns pages into rows (travels to the workers)."""
+
+    dpi: float
+    max_page_pixels: int
+    use_text_layer: bool
+    min_text_chars: int
+    password: str | None
+
+
+def _document_pages(fs, path: str, password: str | None) -> list[tuple]:
+    """``(path, kind, page index, page count, error)`` per page of one document (one row if it cannot open)."""
+    from .documents import count_pages, document_kind
+
+    try:
+        with fs.open(path, "rb") as handle:
+            kind = document_kind(handle.read(1024))
+            handle.seek(0)
+            count = count_pages(handle, kind, password)
+    except Exception as exc:  # unreadable, encrypted, damaged, no pages: one row says so
+        message = str(exc) if isinstance(exc, RowError) else f"cannot read {path}: {type(exc).__name__}: {exc}"
+        return [(path, None, None, 0, message)]
+    return [(path, kind, index, count, None) for index in range(count)]
+
+
+def read_documents(paths, dpi: float | None = None, pages_per_partition: int | None = None,
+                   use_text_layer: bool = True, min_text_chars: int | None = None, password: str | None = None,
+                   max_page_pixels: int | None = None, storage_options: dict | None = None,
+                   recursive: bool = False):
+    """Read PDFs, multi-page TIFFs and images into a Dask DataFrame with one row per page.
+
+    The client only lists the files and counts their pages; pages are rendered inside the tasks,
+    one at a time, so a worker's memory does not grow with a document's length, and the pages of
+    a long document are spread over many partitions.
+
+    Parameters
+    ----------
+    paths : str, path or list of them
+        Files, directories (their PDFs and images), globs or fsspec URLs.
+    dpi : float, optional
+        Resolution PDF pages are rendered at (default :data:`dask_ocr.documents.DEFAULT_DPI`);
+        TIFF frames and images keep their own.
+    pages_per_partition : int, optional
+        Default: sized for the current client as :func:`read_images` does, at most 32.
+    use_text_layer : bool
+        Read a PDF page that carries a text layer of at least ``min_text_chars`` characters from
+        that layer instead of rendering it for OCR (``False`` forces OCR on every page).
+    min_text_chars : int, optional
+        Non-space characters a text layer needs to be used (default
+        :data:`dask_ocr.documents.DEFAULT_MIN_TEXT_CHARS`, like Visual NLP's ``minSizeBeforeFallback``).
+    password : str, optional
+        For encrypted PDFs.
+    max_page_pixels : int, optional
+        A larger page is rendered at the lower resolution that fits (``capped`` says so).
+    storage_options : dict, optional
+        Passed to fsspec.
+    recursive : bool
+        Directories: also read their subdirectories.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        ``path``, ``page`` (1-based), ``page_count``, ``content`` (PNG page image; null for pages
+        read from their text layer), ``width``, ``height`` (pixels), ``dpi``, ``capped``,
+        ``text_layer`` (the layer's words, as a ``positions`` column, or null) and ``ocr_error``.
+        A document that cannot be opened (encrypted, damaged, no pages) is one row with a null
+        ``page`` and the reason in ``ocr_error``.
+    """
+    import dask.dataframe as dd
+
+    from . import documents
+
+    options = DocumentOptions(float(dpi or documents.DEFAULT_DPI),
+                              int(max_page_pixels or documents.DEFAULT_MAX_PAGE_PIXELS), bool(use_text_layer),
+                              int(documents.DEFAULT_MIN_TEXT_CHARS if min_text_chars is None else min_text_chars),
+                              password)
+    if options.dpi <= 0:
+        raise ValueError(f"dpi must be > 0, got {dpi}")
+    fs, files = list_files(paths, storage_options, suffixes=DOCUMENT_SUFFIXES, recursive=recursive)
+    items = [item for path in files for item in _document_pages(fs, path, password)]
+    per_partition = pages_per_partition or min(MAX_PAGES_PER_PARTITION, default_files_per_partition(len(items)))
+    if per_partition < 1:
+        raise ValueError(f"pages_per_partition must be >= 1, got {per_partition}")
+    starts = range(0, len(items), per_partition)
+    chunks = [(start, items[start:start + per_partition]) for start in starts]
+    return dd.from_map(_ReadPages(fs, options), chunks, meta=pages_frame([], 0), divisions=(*starts, len(items) - 1),
+                       enforce_metadata=False)
+
+
+class _ReadPages:
+    """Picklable partition reader: ``(first row number, page items)`` → a pandas frame of pages."""
+
+    def __init__(self, fs, options: DocumentOptions):
+        self.fs, self.options = fs, options
+
+    def __call__(self, chunk: tuple[int, list[tuple]]):
+        start, items = chunk
+        return pages_frame([self._row(*item) for item in items], start)
+
+    def _row(self, path: str, kind: str | None, index: int | None, count: int, error: str | None) -> dict:
+        from fsspec.implementations.local import LocalFileSystem
+
+        name = path if isinstance(self.fs, LocalFileSystem) else self.fs.unstrip_protocol(path)
+        row = {"path": name, "page": None if index is None else index + 1, "page_count": count, ERROR_COL: error}
+        if error is not None:
+            return row
+        try:
+            with self.fs.open(path, "rb") as handle:
+                row.update(_render(handle, kind, index, self.options))
+        except Exception as exc:  # this page only: the document's other pages still come out
+            row[ERROR_COL] = str(exc) if isinstance(exc, RowError) else f"page {index + 1}: {type(exc).__name__}: {exc}"
+        return row
+
+
+def _render(handle, kind: str, index: int, options: DocumentOptions) -> dict:
+    """The columns of one rendered page: from its text layer when it has enough text, else its image."""
+    from .documents import has_text_layer, render_page
+
+    settings = dict(dpi=options.dpi, max_page_pixels=options.max_page_pixels, password=options.password)
+    page = None
+    if options.use_text_layer and kind == "pdf":
+        page = render_page(handle, kind, index, render=False, **settings)
+        if not has_text_layer(page, options.min_text_chars):
+            page = None
+    if page is not None:
+        words = [{"text": w.text, "x": w.box[0], "y": w.box[1], "width": w.box[2] - w.box[0],
+                  "height": w.box[3] - w.box[1], "confidence": 1.0, "line": None, "region": i, "chars": []}
+                 for i, w in enumerate(page.words)]
+        return {"width": page.width, "height": page.height, "dpi": page.dpi, "capped": page.capped,
+                TEXT_LAYER_COL: words}
+    handle.seek(0)
+    page = render_page(handle, kind, index, **settings)
+    return {"content": page.content, "width": page.width, "height": page.height, "dpi": page.dpi,
+            "capped": page.capped}
+
+
+def pages_frame(rows: list[dict], start: int):
+    """The pandas frame :func:`read_documents` partitions hold (index ``start, start + 1, ...``)."""
+    import pandas as pd
+
+    from .schema import BINARY_DTYPE, BOOL_DTYPE, FLOAT_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, make_column
+
+    index = pd.RangeIndex(start, start + len(rows))
+    columns = {"path": STRING_DTYPE, "page": INT_DTYPE, "page_count": INT_DTYPE, "content": BINARY_DTYPE,
+               "width": INT_DTYPE, "height": INT_DTYPE, "dpi": FLOAT_DTYPE, "capped": BOOL_DTYPE,
+               TEXT_LAYER_COL: POSITIONS_DTYPE, ERROR_COL: STRING_DTYPE}
+    return pd.DataFrame({name: make_column([row.get(name) for row in rows], dtype, index)
+                         for name, dtype in columns.items()})

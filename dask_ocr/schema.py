@@ -6,7 +6,8 @@ import pandas as pd
 import pyarrow as pa
 
 __all__ = ["REGION_TYPE", "REGIONS_DTYPE", "POSITION_TYPE", "POSITIONS_DTYPE",
-           "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "ERROR_COL",
+           "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "INT_DTYPE", "BOOL_DTYPE", "ERROR_COL",
+           "TEXT_LAYER_COL", "TEXT_SOURCE_COL",
            "empty_column", "make_column"]
 
 REGION_TYPE = pa.struct([
@@ -27,6 +28,12 @@ FLOAT_DTYPE = pd.ArrowDtype(pa.float64())
 
 #: Per-row error messages; null where the row was processed.
 ERROR_COL = "ocr_error"
+#: Document pages: the words of a PDF text layer (positions, in page-image pixels; null = OCR the page),
+#: and, after ``recognize``, where each page's text came from (``"text_layer"`` or ``"ocr"``).
+TEXT_LAYER_COL = "text_layer"
+TEXT_SOURCE_COL = "text_source"
+INT_DTYPE = pd.ArrowDtype(pa.int32())
+BOOL_DTYPE = pd.ArrowDtype(pa.bool_())
 
 
 class _NestedArrowDtypeNames(pd.ArrowDtype):

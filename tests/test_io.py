@@ -1,10 +1,13 @@
+"""dask_ocr.io.decode_image: every kind of cell in, an RGB uint8 array or a readable ImageDecodeError out."""
+
+from __future__ import annotations
+
 import io
 
 import numpy as np
 import pytest
 from PIL import Image
 
-import dask_ocr
 from dask_ocr.errors import ImageDecodeError
 from dask_ocr.io import decode_image
 
@@ -72,16 +75,14 @@ def test_exif_orientation_is_applied():
     assert decoded.shape == (40, 30, 3)
 
 
-def test_read_images_lists_and_partitions(tmp_path):
-    for i in range(5):
-        (tmp_path / f"p{i}.png").write_bytes(encode(gradient()))
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "q.png").write_bytes(encode(gradient()))
-    ddf = dask_ocr.read_images(str(tmp_path / "**" / "*.png"), files_per_partition=2)
-    assert ddf.npartitions == 3
-    frame = ddf.compute()
-    assert len(frame) == 6 and frame["path"].tolist() == sorted(frame["path"].tolist())
-    assert str(frame["content"].dtype) == "binary[pyarrow]"
-    assert all(decode_image(c).shape == (30, 40, 3) for c in frame["content"])
-    with pytest.raises(FileNotFoundError):
-        dask_ocr.read_images(str(tmp_path / "*.tif"))
+
+def test_pandas_missing_markers_and_buffer_types():
+    import pandas as pd
+
+    for missing in (pd.NA, pd.NaT):
+        with pytest.raises(ImageDecodeError, match="missing"):
+            decode_image(missing)
+    data = encode(Image.new("RGB", (3, 2), (9, 8, 7)))
+    for cell in (bytearray(data), memoryview(data)):
+        assert decode_image(cell).tolist() == [[[9, 8, 7]] * 3] * 2
+
