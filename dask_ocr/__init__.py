@@ -15,12 +15,12 @@ from .display import display_images
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
 from .io import decode_image
 from .models.registry import available_models
-from .readers import read_images
+from .readers import read_documents, read_images
 from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
 from .sinks import write_parquet
 
 __all__ = [
-    "read_images", "decode_image", "detect", "recognize", "draw_regions", "display_images",
+    "read_images", "read_documents", "decode_image", "detect", "recognize", "draw_regions", "display_images",
     "start_cluster", "register_models", "ModelPlugin", "write_parquet",
     "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError",
     "ModelNotFoundError",

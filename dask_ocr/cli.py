@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 from . import defaults
+from .documents import DEFAULT_DPI
 from .formats import OUTPUT_FORMATS
 
 __all__ = ["main"]
 
-RESULT_COLUMNS = ["path", "regions", "text", "text_confidence", "positions", "ocr_error"]
+RESULT_COLUMNS = ["path", "page", "page_count", "regions", "text", "text_confidence", "positions", "text_source",
+                  "capped", "ocr_error"]
 
 
 def _pipeline(ddf, args):
@@ -65,9 +67,11 @@ def run(args) -> int:
         return 2
     client = _client(args)
     try:
-        ddf = dask_ocr.read_images(args.inputs, files_per_partition=args.files_per_partition)
+        ddf = dask_ocr.read_documents(args.inputs, dpi=args.dpi, pages_per_partition=args.pages_per_partition,
+                                      use_text_layer=not args.force_ocr, password=args.password)
         out = _pipeline(ddf, args)
-        print(f"dask-ocr: {ddf.npartitions} partition(s) of images → {output}", file=sys.stderr)
+        print(f"dask-ocr: {len(ddf.divisions) and ddf.divisions[-1] + 1} page(s) in {ddf.npartitions} partition(s) "
+              f"→ {output}", file=sys.stderr)
         if output.suffix == ".jsonl":
             _write_jsonl(out, output)
         else:
@@ -114,8 +118,8 @@ def demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dask-ocr", description="High-throughput OCR on Dask DataFrames.")
     commands = parser.add_subparsers(dest="command", required=True)
-    runner = commands.add_parser("run", help="OCR image files into Parquet (directory) or JSON Lines")
-    runner.add_argument("inputs", nargs="+", help="files, globs or fsspec URLs")
+    runner = commands.add_parser("run", help="OCR images, PDFs and TIFFs into Parquet (directory) or JSON Lines")
+    runner.add_argument("inputs", nargs="+", help="files, directories, globs or fsspec URLs (images, PDFs, TIFFs)")
     runner.add_argument("-o", "--output", required=True, help="OUT.parquet (a directory of parts) or OUT.jsonl")
     runner.add_argument("--model", default=defaults.MODEL,
                         help="recognizer: ppocr (default), a TrOCR name (ocr_base_printed), Hub id or directory")
@@ -132,7 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="pixels; 0 estimates it per image (best on SROIE and FUNSD)")
     runner.add_argument("--border-width", type=float, default=defaults.BORDER_WIDTH,
                         help="pixels of margin around each region; ~4 helps tightly cropped line images")
-    runner.add_argument("--files-per-partition", type=int, default=None)
+    runner.add_argument("--pages-per-partition", "--files-per-partition", dest="pages_per_partition", type=int,
+                        default=None, help="default: sized for the cluster")
+    runner.add_argument("--dpi", type=float, default=None,
+                        help=f"resolution PDF pages are rendered at (default {DEFAULT_DPI})")
+    runner.add_argument("--force-ocr", action="store_true",
+                        help="OCR every page, also those whose PDF text layer holds their text")
+    runner.add_argument("--password", default=None, help="password of encrypted PDFs")
     runner.add_argument("--resume", action="store_true",
                         help="skip the partitions an interrupted run already wrote (Parquet output)")
     place = runner.add_mutually_exclusive_group()

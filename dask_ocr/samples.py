@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-__all__ = ["SamplePage", "make_sample_pages", "render_line_crops"]
+__all__ = ["SamplePage", "make_sample_pages", "render_line_crops", "DrawnWord", "born_digital_pdf", "sample_pdf"]
 
 _WORDS = (
     "account address amount balance bank branch cash change contract customer date delivery "
@@ -101,3 +101,75 @@ def render_line_crops(count: int = 8, seed: int = 0, font_size: int = 26) -> lis
         ImageDraw.Draw(image).text((8, font_size * 0.2), line, fill="black", font=font)
         crops.append(np.asarray(image))
     return crops
+
+
+@dataclass(frozen=True)
+class DrawnWord:
+    """A word written into a born-digital PDF: its text, its left edge and baseline (PDF points from the
+    page's top-left corner) and its font size (points)."""
+
+    text: str
+    x: float
+    baseline: float
+    size: float
+
+
+#: US Letter, in points.
+LETTER_POINTS = (612.0, 792.0)
+
+
+def born_digital_pdf(pages: list[list[str]], size: float = 10.0) -> tuple[bytes, list[list[DrawnWord]]]:
+    """A PDF with a real text layer (Helvetica), one word per positioned text object, and what was drawn.
+
+    Each page's lines are written top to bottom; every word is placed at an explicit position, so a
+    reader's word boxes can be checked against :class:`DrawnWord` without font metrics.
+    """
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica,
+                                                Encoding=pikepdf.Name.WinAnsiEncoding))
+    width, height = LETTER_POINTS
+    drawn_pages = []
+    for lines in pages:
+        drawn = [word for row, line in enumerate(lines) for word in _place_line(line, 90.0 + row * size * 2.0, size)]
+        content = " ".join(f"BT /F1 {w.size:g} Tf {w.x:g} {height - w.baseline:g} Td ({_pdf_string(w.text)}) Tj ET"
+                           for w in drawn)
+        page = pdf.add_blank_page(page_size=(width, height))
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.obj.Contents = pdf.make_stream(content.encode("cp1252"))
+        drawn_pages.append(drawn)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue(), drawn_pages
+
+
+def _place_line(line: str, baseline: float, size: float) -> list[DrawnWord]:
+    """Words of a line from the left margin, each advanced by at least its width (0.8 em a character
+    bounds Helvetica's widths but for a few capitals) plus a 1 em gap."""
+    words, x = [], 72.0
+    for word in line.split():
+        words.append(DrawnWord(word, x, baseline, size))
+        x += (0.8 * len(word) + 1.0) * size
+    return words
+
+
+def _pdf_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def sample_pdf(seed: int = 0) -> tuple[bytes, list[str]]:
+    """A two-page mixed PDF: a scanned receipt (image only) and a born-digital letter; and each page's text."""
+    import pikepdf
+
+    from .documents import images_to_pdf
+
+    scanned = make_sample_pages(1, seed=seed)[0]
+    letter = _letter_lines(random.Random(seed))
+    digital, _ = born_digital_pdf([letter])
+    merged = pikepdf.open(io.BytesIO(images_to_pdf([scanned.content])))
+    merged.pages.extend(pikepdf.open(io.BytesIO(digital)).pages)
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    return buffer.getvalue(), [scanned.text, "\n".join(letter)]
