@@ -1,24 +1,34 @@
 # Two entry points, both safe to run on a fresh machine:
 #   make demo   install, then OCR generated sample pages and print the text and the CER
-#   make test   install (and Tesseract, where apt-get can), then run the test suite
+#   make test   install (and Tesseract, poppler and qpdf, where apt-get can), then run the test suite
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: install tesseract demo test
+.PHONY: install system demo test
+
+TORCH ?= torch==2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
 install:
-	# torch first: a bare `torch` requirement would otherwise pull the multi-GB CUDA build
-	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install --quiet torch==2.13.0
+	# torch first, the CPU build: a bare `torch` requirement would otherwise pull the multi-GB CUDA
+	# build on Linux. PyTorch's CPU wheel index where it can be reached, else the plain requirement
+	# (which is the CPU wheel on machines that carry one locally, as ours do).
+	$(PYTHON) -c "import torch" 2>/dev/null \
+		|| $(PIP) install --quiet --retries 0 --timeout 10 --index-url $(TORCH_CPU_INDEX) "$(TORCH)" 2>/dev/null \
+		|| $(PIP) install --quiet "$(TORCH)"
 	$(PIP) install --quiet -e ".[dev]"
 
-# Tesseract is a system program (the benchmarks' peer and the `tesseract` engine); its tests skip without it.
-tesseract:
-	@command -v tesseract >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; } \
-		|| echo "tesseract not installed (apt-get install tesseract-ocr tesseract-ocr-eng): its tests will be skipped"
+# System programs: Tesseract (the benchmarks' peer and the `tesseract` engine), poppler's pdftotext /
+# pdftoppm and qpdf (the searchable-PDF checks). Their tests skip without them.
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng poppler-utils qpdf
+system:
+	@command -v tesseract >/dev/null && command -v pdftotext >/dev/null && command -v qpdf >/dev/null \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; } \
+		|| echo "not installed (apt-get install $(SYSTEM_PACKAGES)): their tests will be skipped"
 
 demo: install
 	$(PYTHON) -m dask_ocr demo
 
-test: install tesseract
+test: install system
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest

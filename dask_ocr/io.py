@@ -80,9 +80,13 @@ def _is_null(value) -> bool:
 def _to_rgb(image: Image.Image) -> np.ndarray:
     if image.mode in _HIGH_DEPTH_MODES:
         values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
+        finite = np.isfinite(values)
+        if not finite.any():
+            raise ImageDecodeError(f"image has no finite pixel values ({image.mode} mode, all NaN or infinite)")
+        low, high = float(values[finite].min()), float(values[finite].max())
         if image.mode.startswith("I;16"):
             low, high = 0.0, 65535.0
+        values = np.where(finite, values, high)  # missing samples read as background, not as ink
         scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
         grey = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
