@@ -11,17 +11,19 @@ The cluster helpers (:func:`start_cluster`, :func:`register_models`, :class:`Mod
 """
 
 from .accessor import detect, draw_regions, recognize, register_accessors
+from .assemble import gather_documents
 from .display import display_images
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
 from .io import decode_image
 from .models.registry import available_models
+from .portable_parquet import install_portable_parquet
 from .readers import read_documents, read_images
 from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
-from .sinks import write_parquet
+from .sinks import write_parquet, write_pdf
 
 __all__ = [
     "read_images", "read_documents", "decode_image", "detect", "recognize", "draw_regions", "display_images",
-    "start_cluster", "register_models", "ModelPlugin", "write_parquet",
+    "start_cluster", "register_models", "ModelPlugin", "write_parquet", "write_pdf", "gather_documents",
     "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError",
     "ModelNotFoundError",
 ]
@@ -49,3 +51,4 @@ except Exception:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 register_accessors()
+install_portable_parquet()  # nested columns written by any pandas/Dask to_parquet stay readable without dask_ocr

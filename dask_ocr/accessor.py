@@ -19,6 +19,7 @@ from . import partition as part
 from .formats import OUTPUT_FORMATS
 from .models.base import DecodingOptions
 from .models.registry import resolve_model
+from .orientation import ORIENTATION_COL, SKEW_COL
 from .runtime import ModelKey
 from .schema import ERROR_COL, TEXT_LAYER_COL
 
@@ -105,9 +106,18 @@ def _apply(df, function, config, *columns):
                              enforce_metadata=False, required_columns=needed)
 
 
+def _reader_key(df, key: ModelKey, orientation: bool) -> ModelKey | None:
+    """The recognizer that tells upright lines from upside-down ones: the detector's own engine, else the default."""
+    if not orientation:
+        return None
+    model = key.spec if key.spec.supports("recognize") else defaults.MODEL
+    return _model_key(df, model, "recognize", key.threads, key.use_gpu)
+
+
 def detect(df, image_col: str = "content", output_col: str = "regions", model: str = defaults.MODEL,
            task_parallelism: int | None = None, use_gpu: bool | None = None,
-           max_pixels: int = defaults.MAX_PIXELS):
+           max_pixels: int = defaults.MAX_PIXELS, orientation: bool = defaults.ORIENTATION,
+           deskew: bool = defaults.DESKEW):
     """Find text regions in each image.
 
     Parameters
@@ -127,16 +137,29 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
         ``None`` uses a GPU when the engine sees one.
     max_pixels : int
         Larger images are refused (decompression-bomb guard).
+    orientation : bool
+        Find pages turned by 90, 180 or 270 degrees and detect on them turned upright; the
+        clockwise turn found goes to an ``orientation`` column (int degrees).  The axis of the
+        text lines comes from the regions found; which way they read, from the recognizer of
+        ``model`` reading a few lines both ways.
+    deskew : bool
+        Find how far the text lines are turned from the nearest axis (up to 20 degrees) and
+        detect again on the straightened page if it is by 1 degree or more; the clockwise skew
+        goes to a ``skew`` column (float degrees).
 
     Returns
     -------
     Same type as ``df``
-        All input rows in order, plus ``output_col`` and ``ocr_error`` (null unless the row failed).
+        All input rows in order, plus ``output_col``, ``orientation`` / ``skew`` (with those
+        options; null where not estimated: text-layer pages, failed rows) and ``ocr_error``
+        (null unless the row failed).  Regions are in the pixels of the original image, however
+        the page was turned; :func:`recognize` reads the geometry columns and reads pages upright.
     """
     _require_columns(df, image_col)
-    config = part.DetectConfig(image_col=image_col, output_col=output_col, max_pixels=int(max_pixels),
-                               model=_model_key(df, model, "detect", task_parallelism, use_gpu),
-                               text_layer=_uses_text_layer(df))
+    key = _model_key(df, model, "detect", task_parallelism, use_gpu)
+    config = part.DetectConfig(image_col=image_col, output_col=output_col, max_pixels=int(max_pixels), model=key,
+                               text_layer=_uses_text_layer(df), orientation=bool(orientation), deskew=bool(deskew),
+                               reader=_reader_key(df, key, bool(orientation)))
     return _apply(df, part.detect_partition, config, image_col)
 
 
@@ -204,7 +227,10 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         image is known to be text; else the model's own (0.5 for ``ppocr`` and TrOCR; 0 for
         ``tesseract``, whose word confidences are not probabilities).
     task_parallelism, use_gpu, max_pixels
-        As for :func:`detect`.
+        As for :func:`detect`.  Pages with ``orientation`` / ``skew`` columns (from
+        ``detect(orientation=True, deskew=True)``) are cropped turned upright and their lines grouped
+        with the skew undone; the text reads in the upright page's order, while positions, hOCR and
+        ALTO boxes are in the pixels of the original image.
     use_caching, num_beams, max_new_tokens
         TrOCR decoding: the decoder's key/value cache, beam width (1 = greedy, with finished lines
         leaving the batch), and the most tokens per line (a full text line by default).  They are
@@ -239,8 +265,10 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         border_width=float(border_width), group_images=bool(group_images), max_image_ratio=float(max_image_ratio),
         batch_size=int(batch_size), min_confidence=_min_confidence(min_confidence, key.spec, regions_col),
         max_pixels=int(max_pixels), decoding=_decoding_options(key.spec, use_caching, num_beams, max_new_tokens),
-        text_layer=_uses_text_layer(df))
-    return _apply(df, part.recognize_partition, config, image_col, regions_col)
+        text_layer=_uses_text_layer(df), orientation_col=ORIENTATION_COL if ORIENTATION_COL in df.columns else None,
+        skew_col=SKEW_COL if SKEW_COL in df.columns else None)
+    return _apply(df, part.recognize_partition, config, image_col, regions_col, config.orientation_col,
+                  config.skew_col)
 
 
 def _min_confidence(value: float | None, spec, regions_col: str | None) -> float:

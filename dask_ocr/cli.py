@@ -57,33 +57,115 @@ def _client(args):
     return None
 
 
+def _close(client, started: bool) -> None:
+    """Close the client and, if we started it, its cluster: workers first, so none is killed mid-task."""
+    if client is None:
+        return
+    cluster = client.cluster if started else None
+    if cluster is not None:
+        client.retire_workers(close_workers=True)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _pages(args):
+    """The input pages, partitioned for the cluster that will run them (known before it starts)."""
+    import dask_ocr
+    from dask_ocr.scheduling import PARTITIONS_PER_CPU_THREAD
+
+    npartitions = PARTITIONS_PER_CPU_THREAD * args.workers if args.workers else None
+    return dask_ocr.read_documents(args.inputs, dpi=args.dpi, pages_per_partition=args.pages_per_partition,
+                                   npartitions=npartitions, use_text_layer=not args.force_ocr, password=args.password)
+
+
+def _check_output(args, out) -> tuple[bool, str | None]:
+    """Whether there is work left, or the one-line reason the output cannot be written."""
+    from .sinks.parquet import job_status
+
+    output = Path(args.output)
+    if output.suffix == ".jsonl":
+        if args.resume:
+            return False, "--resume needs Parquet output (a directory), not .jsonl"
+        if output.exists() and not args.overwrite:
+            return False, f"{output} exists; pass --overwrite to replace it"
+        return True, None
+    try:
+        status = job_status(out, str(output), resume=args.resume, overwrite=args.overwrite)
+    except (FileExistsError, ValueError) as exc:
+        return False, str(exc)
+    if status.done:
+        print(f"dask-ocr: {len(status.done)} of {status.total} partition(s) already written "
+              f"({status.rows_done} row(s))", file=sys.stderr)
+    return not status.finished, None
+
+
 def run(args) -> int:
     """OCR the input files and write the results."""
     import dask_ocr
 
-    output = Path(args.output)
-    if args.resume and output.suffix == ".jsonl":
-        print("dask-ocr: --resume needs Parquet output (a directory), not .jsonl", file=sys.stderr)
-        return 2
-    client = _client(args)
+    if args.pdf:
+        if args.output.endswith(".jsonl"):
+            print("dask-ocr: --pdf needs Parquet output (a directory), not .jsonl", file=sys.stderr)
+            return 2
+        args.positions = True  # the searchable PDFs place their words from the positions
     try:
-        ddf = dask_ocr.read_documents(args.inputs, dpi=args.dpi, pages_per_partition=args.pages_per_partition,
-                                      use_text_layer=not args.force_ocr, password=args.password)
-        out = _pipeline(ddf, args)
-        print(f"dask-ocr: {len(ddf.divisions) and ddf.divisions[-1] + 1} page(s) in {ddf.npartitions} partition(s) "
-              f"→ {output}", file=sys.stderr)
-        if output.suffix == ".jsonl":
-            _write_jsonl(out, output)
+        out = _pipeline(_pages(args), args)
+    except FileNotFoundError as exc:
+        print(f"dask-ocr: {exc}", file=sys.stderr)
+        return 2
+    work, problem = _check_output(args, out)
+    if problem:
+        print(f"dask-ocr: {problem}", file=sys.stderr)
+        return 2
+    client = _client(args) if work or args.pdf else None
+    try:
+        if work:
+            print(f"dask-ocr: {out.divisions[-1] + 1} page(s) in {out.npartitions} partition(s) → {args.output}",
+                  file=sys.stderr)
+            if args.output.endswith(".jsonl"):
+                _write_jsonl(out, Path(args.output))
+            else:
+                rows = dask_ocr.write_parquet(out, args.output, resume=args.resume, overwrite=args.overwrite)
+                print(f"dask-ocr: {rows} row(s) written", file=sys.stderr)
         else:
-            rows = dask_ocr.write_parquet(out, str(output), resume=args.resume)
-            print(f"dask-ocr: {rows} row(s) written", file=sys.stderr)
+            print("dask-ocr: nothing left to do", file=sys.stderr)
+        if args.pdf:
+            written = dask_ocr.write_pdf(_pdf_frame(args), args.pdf)
+            print(f"dask-ocr: {len(written)} searchable PDF(s) in {args.pdf}", file=sys.stderr)
     finally:
-        if client is not None:
-            cluster = client.cluster
-            client.close()
-            if cluster is not None and args.workers:
-                cluster.close()
+        _close(client, started=bool(args.workers))
     return 0
+
+
+def _pdf_frame(args):
+    """The pages again (rendering is cheap next to OCR) beside the results just written, part by part."""
+    import dask
+    import dask.dataframe as dd
+
+    from .sinks.parquet import part_path
+
+    pages = _pages(args)[["path", "page", "content", "width", "height", "dpi", "ocr_error"]]
+    columns = ["positions", "text", "text_source"]
+    results = [dask.delayed(_read_part)(part_path(args.output, i), columns) for i in range(pages.npartitions)]
+    meta = pages._meta.assign(**{name: _read_part(part_path(args.output, 0), columns)[name].head(0)
+                                 for name in columns})
+    pairs = zip(pages.to_delayed(), results)
+    return dd.from_delayed([dask.delayed(_attach)(page, result) for page, result in pairs], meta=meta,
+                           verify_meta=False)
+
+
+def _read_part(path: str, columns: list[str]):
+    import pandas as pd
+
+    return pd.read_parquet(path, columns=columns)
+
+
+def _attach(pages, results):
+    import pandas as pd
+
+    return pages.assign(**{name: pd.Series(results[name].array, index=pages.index)
+                           for name in ("positions", "text", "text_source")})
 
 
 def _write_samples(folder: Path, pages: int, seed: int) -> dict[tuple[str, int], str]:
@@ -158,7 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="OCR every page, also those whose PDF text layer holds their text")
     runner.add_argument("--password", default=None, help="password of encrypted PDFs")
     runner.add_argument("--resume", action="store_true",
-                        help="skip the partitions an interrupted run already wrote (Parquet output)")
+                        help="skip the partitions an interrupted run of the same job already wrote (Parquet output)")
+    runner.add_argument("--overwrite", action="store_true", help="replace the output of an earlier run")
+    runner.add_argument("--pdf", metavar="DIR",
+                        help="also write one searchable PDF per input document to DIR (adds the positions column)")
     place = runner.add_mutually_exclusive_group()
     place.add_argument("--workers", type=int, help="start a local cluster of this many worker processes")
     place.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")

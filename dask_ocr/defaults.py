@@ -26,3 +26,17 @@ USE_CACHING = True
 OUTPUT_FORMAT = "text"
 #: Space between joined word crops (``group_images``), in crop heights: wide enough to read as a space.
 JOIN_GAP = 1.5
+#: Page geometry in ``detect``: find and undo quarter turns (``orientation``) and skew (``deskew``).
+ORIENTATION = False
+DESKEW = False
+#: Skew beyond this many degrees is not undone (it is taken for a wrong estimate).
+MAX_SKEW = 20.0
+#: A skew this large (degrees) is undone before detecting again; a smaller one only straightens the lines.
+DESKEW_MIN_ANGLE = 1.0
+#: A region at least this many times longer than wide tells which way the text lines run.
+LINE_ASPECT = 2.0
+#: Lines read both ways to tell upright text from upside-down text, and the most of each read (in heights).
+ORIENTATION_LINES = 4
+ORIENTATION_WINDOW = 6.0
+#: Region readings less confident than this are left out of the text (a model's spec may say otherwise).
+MIN_CONFIDENCE = 0.5

@@ -7,7 +7,7 @@ import html
 
 import pandas as pd
 
-__all__ = ["display_images", "images_html"]
+__all__ = ["display_images", "images_html", "first_rows"]
 
 
 def images_html(images: list, captions: list, width: int = 320) -> str:
@@ -29,38 +29,51 @@ def images_html(images: list, captions: list, width: int = 320) -> str:
     return f'<div style="{grid}">' + "".join(cells) + "</div>"
 
 
-def display_images(df, col: str, limit: int = 5, caption_col: str | None = None, width: int = 320):
+def first_rows(df, limit: int) -> pd.DataFrame:
+    """The first ``limit`` rows of a pandas or Dask frame, computing only the partitions needed."""
+    if isinstance(df, pd.DataFrame):
+        return df.head(limit)
+    frames, found = [], 0
+    for number in range(df.npartitions):
+        if found >= limit:
+            break
+        part = df.get_partition(number).compute().head(limit - found)
+        frames.append(part)
+        found += len(part)
+    return pd.concat(frames) if frames else df._meta
+
+
+def display_images(df, col: str, limit: int = 5, caption_col: str | None = None, width: int = 320) -> None:
     """Display up to ``limit`` images of column ``col`` in a Jupyter notebook.
 
     Parameters
     ----------
     df : pandas.DataFrame or dask.dataframe.DataFrame
-        Only the first ``limit`` rows are computed.
+        Only the partitions holding the first ``limit`` rows are computed (each call computes them
+        again: ``persist()`` a Dask frame you display more than once).
     col : str
         Column of encoded image bytes (e.g. the output of ``df.ocr.draw_regions``).
     caption_col : str, optional
         Column shown under each image (default ``path`` when present, else the row index).
 
-    Returns
-    -------
-    str
-        The HTML, also displayed when running inside IPython.  Outside IPython a short notice is
-        printed instead, since a terminal cannot show images.
+    Notes
+    -----
+    Returns nothing, so the grid shows once even as a cell's last line; :func:`images_html`
+    gives the markup itself.  Outside IPython a short notice is printed instead, since a terminal
+    cannot show images.
     """
     if col not in df.columns:
         raise KeyError(f"column {col!r} not found; the frame has {list(df.columns)}")
-    head = df.head(limit) if isinstance(df, pd.DataFrame) else df.head(limit, npartitions=-1)
+    head = first_rows(df, limit)
     caption_col = caption_col or ("path" if "path" in head.columns else None)
     captions = head[caption_col].tolist() if caption_col else head.index.tolist()
-    markup = images_html(head[col].tolist(), captions, width)
     try:
         from IPython import get_ipython
         from IPython.display import HTML, display
     except ImportError:
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        display(HTML(markup))
+        display(HTML(images_html(head[col].tolist(), captions, width)))
     else:
         print(f"display_images: {len(head)} image(s) ready, but images show only in Jupyter/IPython; "
               f"save the bytes of column {col!r} to .png files to view them elsewhere.")
-    return markup

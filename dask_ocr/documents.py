@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import RowError
 
@@ -337,8 +337,12 @@ def _open_raster(file, kind: str) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise DocumentError(f"{kind} refused as a decompression bomb: {exc}") from None
     except Exception as exc:
-        what = "TIFF is damaged or unreadable" if kind == "tiff" else "not a readable image"
-        raise DocumentError(f"{what}: {exc}") from None
+        what = "TIFF is damaged or unreadable" if kind == "tiff" else "not a recognised image or PDF format"
+        if isinstance(exc, UnidentifiedImageError):  # its message names the file object, not the file
+            stream = _stream(file)
+            stream.seek(0)
+            raise DocumentError(f"{what} (starting {stream.read(8)!r})") from None
+        raise DocumentError(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
 def _file_dpi(image: Image.Image) -> tuple[float, float]:

@@ -18,7 +18,8 @@ import numpy as np
 from .errors import RegionError
 
 __all__ = ["Region", "parse_region", "clip_region", "crop_region", "crop_quad", "sub_quad", "join_crops", "order_quad",
-           "region_record"]
+           "region_record", "upright_matrix", "invert_affine", "affine_points", "affine_region", "background_colour",
+           "warp_upright"]
 
 
 @dataclass(frozen=True)
@@ -230,3 +231,89 @@ def region_record(region: Region, width: int, height: int) -> dict:
     x0, y0, x1, y1 = region.box
     box = [max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)), min(height, math.ceil(y1))]
     return {"box": box, "polygon": region.polygon.astype(float).tolist(), "score": float(region.score)}
+
+
+# ------------------------------------------------------------------------------- page rotation
+#
+# A page turned by ``angle`` degrees clockwise (as seen on screen: x right, y down) is brought upright by
+# the affine map of :func:`upright_matrix`, onto a canvas that holds the whole turned image.  Coordinates
+# are continuous pixels (pixel ``i`` spans ``[i, i + 1]``), as everywhere in this module; the inverse map
+# takes what is found on the upright canvas back to the pixels of the original image.
+
+
+def _cos_sin(angle: float) -> tuple[float, float]:
+    """``cos`` and ``sin`` of ``angle`` degrees, exact for multiples of 90."""
+    if float(angle) % 90 == 0:
+        quarter = int(round(angle / 90)) % 4
+        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[quarter]
+    radians = math.radians(angle)
+    return math.cos(radians), math.sin(radians)
+
+
+def upright_matrix(width: int, height: int, angle: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The map that turns a ``width`` x ``height`` image by ``angle`` degrees counter-clockwise.
+
+    It undoes a clockwise turn of the page by ``angle``: the result is centred on a canvas just
+    large enough for the whole turned image.
+
+    Returns
+    -------
+    matrix : numpy.ndarray
+        ``(2, 3)`` affine matrix, original pixels → upright canvas pixels.
+    size : (int, int)
+        The canvas ``(width, height)``.
+    """
+    cos, sin = _cos_sin(angle)
+    new_width = int(math.ceil(abs(width * cos) + abs(height * sin) - 1e-3))
+    new_height = int(math.ceil(abs(width * sin) + abs(height * cos) - 1e-3))
+    rotation = np.array([[cos, sin], [-sin, cos]])
+    shift = np.array([new_width / 2, new_height / 2]) - rotation @ np.array([width / 2, height / 2])
+    return np.column_stack([rotation, shift]), (new_width, new_height)
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    """The inverse of a ``(2, 3)`` affine matrix."""
+    linear = np.linalg.inv(matrix[:, :2])
+    return np.column_stack([linear, -linear @ matrix[:, 2]])
+
+
+def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Points ``(N, 2)`` mapped by a ``(2, 3)`` affine matrix."""
+    points = np.asarray(points, dtype=np.float64)
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def affine_region(region: Region, matrix: np.ndarray) -> Region:
+    """A region with its polygon mapped by ``matrix`` (same score)."""
+    return Region(affine_points(region.polygon, matrix), region.score)
+
+
+def background_colour(image: np.ndarray) -> tuple[int, ...]:
+    """The median colour of the outermost pixels: the paper, for a scanned page."""
+    edge = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]).reshape(-1, image.shape[2])
+    return tuple(int(v) for v in np.median(edge, axis=0))
+
+
+def warp_upright(image: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` turned by ``angle`` degrees counter-clockwise (see :func:`upright_matrix`).
+
+    Multiples of 90° are exact pixel permutations; other angles are interpolated, the corners of
+    the canvas filled with the page's :func:`background_colour`.
+
+    Returns
+    -------
+    image : numpy.ndarray
+        The upright image.
+    matrix : numpy.ndarray
+        The map from ``image``'s pixels to the upright image's.
+    """
+    height, width = image.shape[:2]
+    matrix, size = upright_matrix(width, height, angle)
+    if float(angle) % 90 == 0:
+        return np.ascontiguousarray(np.rot90(image, int(round(angle / 90)) % 4)), matrix
+    # OpenCV puts pixel centres at integers: shift by half a pixel either side.
+    shifted = matrix.copy()
+    shifted[:, 2] = affine_points(np.array([[0.5, 0.5]]), matrix)[0] - 0.5
+    warped = cv2.warpAffine(image, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=background_colour(image))
+    return warped, matrix

@@ -18,14 +18,25 @@ from . import defaults, runtime
 from .draw import draw_regions_png
 from .errors import RegionError, RowError
 from .formats import page_positions, render
-from .geometry import Region, clip_region, crop_quad, crop_region, join_crops, parse_region, region_record
+from .geometry import (
+    Region,
+    affine_region,
+    clip_region,
+    crop_quad,
+    crop_region,
+    join_crops,
+    parse_region,
+    region_record,
+)
 from .io import decode_image
 from .layout import build_page, group_lines, plan_groups, split_reading
 from .models.base import DecodingOptions, Recognition
+from .orientation import ORIENTATION_COL, SKEW_COL, PageAngle, detect_upright, map_page, upright_frame
 from .schema import (
     BINARY_DTYPE,
     ERROR_COL,
     FLOAT_DTYPE,
+    INT_DTYPE,
     POSITIONS_DTYPE,
     REGIONS_DTYPE,
     STRING_DTYPE,
@@ -48,9 +59,17 @@ class DetectConfig:
     model: runtime.ModelKey
     max_pixels: int = defaults.MAX_PIXELS
     text_layer: bool = False
+    orientation: bool = defaults.ORIENTATION
+    deskew: bool = defaults.DESKEW
+    reader: runtime.ModelKey | None = None  # the recognizer that tells upright from upside-down lines
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
-        return {self.output_col: REGIONS_DTYPE, ERROR_COL: STRING_DTYPE}
+        columns = {self.output_col: REGIONS_DTYPE}
+        if self.orientation:
+            columns[ORIENTATION_COL] = INT_DTYPE
+        if self.deskew:
+            columns[SKEW_COL] = FLOAT_DTYPE
+        return {**columns, ERROR_COL: STRING_DTYPE}
 
 
 @dataclass(frozen=True)
@@ -69,10 +88,12 @@ class RecognizeConfig:
     group_images: bool = False
     max_image_ratio: float = defaults.MAX_IMAGE_RATIO
     batch_size: int = defaults.BATCH_SIZE
-    min_confidence: float = 0.5
+    min_confidence: float = defaults.MIN_CONFIDENCE
     max_pixels: int = defaults.MAX_PIXELS
     decoding: DecodingOptions = DecodingOptions()
     text_layer: bool = False
+    orientation_col: str | None = None  # page geometry found by ``detect``: pages are read upright
+    skew_col: str | None = None
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
         columns = {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE}
@@ -165,6 +186,8 @@ def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
         return output_meta(df, config)
     layers = _text_layers(df, config.text_layer)
     detector = runtime.get_model(config.model) if any(layer is None for layer in layers) else None
+    reader = runtime.get_model(config.reader) if detector is not None and config.orientation else None
+    angles: list[PageAngle | None] = [None] * len(df)
 
     def detect_row(position, cell):
         if layers[position] is not None:
@@ -172,14 +195,19 @@ def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
             return [region_record(r, width, height) for r in _layer_regions(layers[position])]
         image = decode_image(cell, config.max_pixels)
         try:
-            regions = detector.detect([image])[0]
+            if config.orientation or config.deskew:
+                regions, angles[position] = detect_upright(image, detector, reader, config.orientation, config.deskew)
+            else:
+                regions = detector.detect([image])[0]
         except Exception as exc:
             raise RowError(f"detection failed: {type(exc).__name__}: {exc}") from None
         height, width = image.shape[:2]
         return [region_record(r, width, height) for r in regions]
 
     regions = _for_each_row(df[[config.image_col]], errors, detect_row)
-    return _with_outputs(df, config, {config.output_col: regions, ERROR_COL: errors})
+    values = {config.output_col: regions, ERROR_COL: errors,
+              ORIENTATION_COL: [a and a.orientation for a in angles], SKEW_COL: [a and a.skew for a in angles]}
+    return _with_outputs(df, config, values)
 
 
 def _row_regions(cell, width: int, height: int) -> tuple[list[int], list[Region], str | None]:
@@ -216,6 +244,7 @@ class _RowCrops:
     crops: list[np.ndarray]
     segments: list[list[tuple[float, float]]]
     known: list[Recognition] | None = None  # text-layer pages: the readings are the layer's words
+    frame: tuple[np.ndarray, tuple[int, int]] | None = None  # a turned page: its map back, the original size
 
 
 def _layer_row(words: list, size: tuple[int, int]) -> _RowCrops:
@@ -226,19 +255,53 @@ def _layer_row(words: list, size: tuple[int, int]) -> _RowCrops:
                      [Recognition(str(w["text"]), 1.0) for w in words])
 
 
-def _crop_row(image: np.ndarray, ids: list[int], regions: list[Region], config: RecognizeConfig) -> _RowCrops:
-    """Crop every region; with ``group_images``, join the crops of neighbouring regions on a line."""
+def _crop_row(image: np.ndarray, ids: list[int], regions: list[Region], config: RecognizeConfig,
+              line_regions: list[Region] | None = None) -> _RowCrops:
+    """Crop every region; with ``group_images``, join the crops of neighbouring regions on a line.
+
+    ``line_regions``: the same regions in the frame where lines are grouped (default: ``regions``).
+    """
     crops = [crop_region(image, r, config.border_width) for r in regions]
     groups = [[i] for i in range(len(regions))]
+    line_regions = regions if line_regions is None else line_regions
     if config.group_images and len(regions) > 1:
-        lines = group_lines([r.box for r in regions], config.line_tolerance, [r.height for r in regions])
+        lines = group_lines([r.box for r in line_regions], config.line_tolerance, [r.height for r in line_regions])
         groups = plan_groups(lines, [c.shape[1] / c.shape[0] for c in crops], config.max_image_ratio,
                              defaults.JOIN_GAP)
     joined = [join_crops([crops[i] for i in g], defaults.JOIN_GAP) if len(g) > 1 else (crops[g[0]], [(0.0, 1.0)])
               for g in groups]
     height, width = image.shape[:2]
-    return _RowCrops((width, height), ids, regions, [crop_quad(r, config.border_width) for r in regions], groups,
+    return _RowCrops((width, height), ids, line_regions, [crop_quad(r, config.border_width) for r in regions], groups,
                      [crop for crop, _ in joined], [segments for _, segments in joined])
+
+
+def _row_angle(orientation, skew) -> PageAngle | None:
+    """A row's page geometry from its ``orientation`` and ``skew`` cells (null = 0); ``None`` if upright."""
+    orientation = 0 if orientation is None or pd.isna(orientation) else orientation
+    skew = 0.0 if skew is None or pd.isna(skew) else float(skew)
+    if float(orientation) % 90 or not np.isfinite(skew):
+        raise RowError(f"orientation must be a multiple of 90 degrees and skew finite, got {orientation!r}, {skew!r}")
+    angle = PageAngle(int(orientation) % 360, skew)
+    return angle if angle.total else None
+
+
+def _crop_turned(image: np.ndarray, ids: list[int], regions: list[Region], angle: PageAngle,
+                 config: RecognizeConfig) -> _RowCrops:
+    """Crop a turned page's regions from the page turned upright, and group its lines with the skew undone."""
+    turned, frame = upright_frame(image, angle)
+    in_turned = [affine_region(r, frame.to_turned) for r in regions]
+    row = _crop_row(turned, ids, in_turned, config, [affine_region(r, frame.to_upright) for r in in_turned])
+    height, width = image.shape[:2]
+    row.frame = (frame.back, (width, height))
+    return row
+
+
+def _geometry_cells(df: pd.DataFrame, config: RecognizeConfig) -> list[tuple]:
+    """Per row, its ``(orientation, skew)`` cells (``None`` where the frame has no such column)."""
+    def cells(column):
+        return df[column].tolist() if column else [None] * len(df)
+
+    return list(zip(cells(config.orientation_col), cells(config.skew_col)))
 
 
 def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFrame:
@@ -250,6 +313,7 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
     recognizer = runtime.get_model(config.model) if any(layer is None for layer in layers) else None
     columns = [config.image_col] + ([config.regions_col] if config.regions_col else [])
     region_cells = df[config.regions_col].tolist() if config.regions_col else None
+    geometry = _geometry_cells(df, config)
     notes: list = [None] * len(df)
 
     def crop_row(position, cell):
@@ -261,6 +325,9 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
             ids, regions = [0], [Region(np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=float))]
         else:
             ids, regions, notes[position] = _row_regions(region_cells[position], width, height)
+        angle = _row_angle(*geometry[position])
+        if angle is not None:
+            return _crop_turned(image, ids, regions, angle, config)
         return _crop_row(image, ids, regions, config)
 
     cropped = _for_each_row(df[columns], errors, crop_row)
@@ -307,7 +374,11 @@ def _recognize_rows(recognizer, crops: list, errors: list, config: RecognizeConf
 
 def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
                   config: RecognizeConfig) -> tuple[str, float | None, list[dict] | None]:
-    """The rendered page, the character-weighted mean confidence of the text kept, and the positions."""
+    """The rendered page, the character-weighted mean confidence of the text kept, and the positions.
+
+    A turned page is laid out upright; its text is rendered from there, its boxes (positions, hOCR,
+    ALTO) from the page mapped back to the original image.
+    """
     readings: list[Recognition] = [None] * len(row.regions)
     for group, segments, reading in zip(row.groups, row.segments, group_readings):
         for index, part in zip(group, split_reading(reading, segments) if len(group) > 1 else [reading]):
@@ -316,11 +387,15 @@ def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
     page = build_page([row.regions[i] for i in kept], [row.quads[i] for i in kept], [readings[i] for i in kept],
                       [row.ids[i] for i in kept], config.line_tolerance, *row.size,
                       with_chars=bool(config.positions_col) or config.output_format == "alto")
+    upright = page
+    if row.frame is not None:
+        page = map_page(page, row.frame[0], *row.frame[1])
     confidence = None
     if kept:
         weights = np.array([len(readings[i].text) for i in kept], dtype=np.float64)
         confidence = float(np.average([readings[i].confidence for i in kept], weights=weights))
-    return render(page, config.output_format), confidence, page_positions(page) if config.positions_col else None
+    text_page = upright if config.output_format in ("text", "formatted_text") else page
+    return render(text_page, config.output_format), confidence, page_positions(page) if config.positions_col else None
 
 
 def draw_partition(df: pd.DataFrame, config: DrawConfig) -> pd.DataFrame:

@@ -70,11 +70,12 @@ def _why_nothing(fs, path: str, recursive: bool) -> str:
     return "a glob that matches nothing" if _GLOB_CHARACTERS & set(path) else "no such file"
 
 
-def default_files_per_partition(n_items: int) -> int:
-    """Items per partition for :func:`dask_ocr.scheduling.default_partition_count` partitions, 1..64."""
+def default_files_per_partition(n_items: int, npartitions: int | None = None) -> int:
+    """Items per partition for ``npartitions`` partitions (default
+    :func:`dask_ocr.scheduling.default_partition_count`), 1..64."""
     from .scheduling import default_partition_count
 
-    return max(1, min(64, math.ceil(n_items / default_partition_count())))
+    return max(1, min(64, math.ceil(n_items / (npartitions or default_partition_count()))))
 
 
 def read_images(paths, files_per_partition: int | None = None, storage_options: dict | None = None,
@@ -191,7 +192,8 @@ def _document_pages(fs, path: str, password: str | None) -> list[tuple]:
 
 
 def read_documents(paths, dpi: float | None = None, pages_per_partition: int | None = None,
-                   use_text_layer: bool = True, min_text_chars: int | None = None, password: str | None = None,
+                   npartitions: int | None = None, use_text_layer: bool = True, min_text_chars: int | None = None,
+                   password: str | None = None,
                    max_page_pixels: int | None = None, storage_options: dict | None = None,
                    recursive: bool = False):
     """Read PDFs, multi-page TIFFs and images into a Dask DataFrame with one row per page.
@@ -208,7 +210,10 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         Resolution PDF pages are rendered at (default :data:`dask_ocr.documents.DEFAULT_DPI`);
         TIFF frames and images keep their own.
     pages_per_partition : int, optional
-        Default: sized for the current client as :func:`read_images` does, at most 32.
+        Default: ``npartitions`` partitions, at most 32 pages each.
+    npartitions : int, optional
+        Partitions to aim for when ``pages_per_partition`` is not given; default sized for the
+        current client as :func:`read_images` does (3 per worker thread on CPU, 2 per GPU worker).
     use_text_layer : bool
         Read a PDF page that carries a text layer of at least ``min_text_chars`` characters from
         that layer instead of rendering it for OCR (``False`` forces OCR on every page).
@@ -245,7 +250,8 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         raise ValueError(f"dpi must be > 0, got {dpi}")
     fs, files = list_files(paths, storage_options, suffixes=DOCUMENT_SUFFIXES, recursive=recursive)
     items = [item for path in files for item in _document_pages(fs, path, password)]
-    per_partition = pages_per_partition or min(MAX_PAGES_PER_PARTITION, default_files_per_partition(len(items)))
+    per_partition = pages_per_partition or min(MAX_PAGES_PER_PARTITION,
+                                               default_files_per_partition(len(items), npartitions))
     if per_partition < 1:
         raise ValueError(f"pages_per_partition must be >= 1, got {per_partition}")
     starts = range(0, len(items), per_partition)

@@ -1,3 +1,7 @@
+"""dask_ocr.cli: ``dask-ocr run`` to Parquet and JSON Lines (formats, positions, a cluster, resume); ``demo``."""
+
+from __future__ import annotations
+
 import json
 
 import pandas as pd
@@ -21,10 +25,12 @@ def test_run_to_parquet_and_jsonl(tmp_path, capsys):
     assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--files-per-partition", "2"]) == 0
     assert "100%" in capsys.readouterr().err  # the progress bar ran to completion
     table = pd.read_parquet(tmp_path / "out.parquet")
-    assert sorted(table.columns) == sorted(["path", "regions", "text", "text_confidence", "ocr_error"])
+    assert list(table.columns) == ["path", "page", "page_count", "regions", "text", "text_confidence", "text_source",
+                                   "capped", "ocr_error"]
+    assert table["page"].eq(1).all() and table["page_count"].eq(1).all()
     assert len(table) == 4
     broken = table[table["path"].str.endswith("broken.jpg")]
-    assert broken["text"].isna().all() and broken["ocr_error"].str.contains("not a recognised").all()
+    assert broken["text"].isna().all() and broken["ocr_error"].str.contains("not a readable image").all()
     good = table[~table["path"].str.endswith("broken.jpg")]
     names = [p.rsplit("/", 1)[-1] for p in good["path"]]
     assert cer([truth[n] for n in names], good["text"].tolist()) <= 0.02
@@ -61,7 +67,7 @@ def test_run_on_a_local_cluster_resumes(tmp_path, capsys):
     assert main(arguments) == 0
     assert "3 row(s) written" in capsys.readouterr().err
     assert main(arguments) == 0                                      # everything was written: nothing to redo
-    assert "0 row(s) written" in capsys.readouterr().err
+    assert "3 of 3 partition(s) already written" in capsys.readouterr().err
     table = pd.read_parquet(output)
     assert len(table) == 3 and table["path"].is_unique
     good = table.dropna(subset=["text"])

@@ -1,4 +1,7 @@
-"""The distributed runtime on a real LocalCluster: worker plugins, a killed worker, resume, faults."""
+"""dask_ocr.distributed on real LocalClusters: ModelPlugin, register_models, start_cluster, a killed worker.
+
+The lines are generated images (no data needed); the expected texts are what pandas reads.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,18 @@ import os
 import sys
 
 import cloudpickle
-import dask
 import dask.dataframe as dd
 import pandas as pd
 import pytest
 
 import dask_ocr
 from dask_ocr import runtime
-from dask_ocr.models.base import Recognition
+from dask_ocr.distributed import ModelPlugin, model_keys, register_models
 from dask_ocr.scheduling import default_partition_count
-from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
+from dask_ocr.schema import BINARY_DTYPE
+from dask_ocr.testing import save_trocr
 
-from ocrdata import line_crops, load_manifest
+from ocrdata import line_frame, noise_crops, png
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
 LOADED_ONCE = {"ppocr:detect:1t": 1, "ppocr:recognize:1t": 1}
@@ -25,9 +28,7 @@ LOADED_ONCE = {"ppocr:detect:1t": 1, "ppocr:recognize:1t": 1}
 
 @pytest.fixture(scope="module")
 def lines():
-    crops, texts = line_crops(load_manifest("sroie", 1))
-    frame = pd.DataFrame({"path": pd.Series([f"line-{i:03d}" for i in range(32)], dtype=STRING_DTYPE),
-                          "content": pd.Series(crops[:32], dtype=BINARY_DTYPE)})
+    frame = line_frame(16)
     return frame, frame.ocr.recognize(regions_col=None)["text"].tolist()
 
 
@@ -43,8 +44,9 @@ def client():
 def test_each_model_loads_once_per_worker(client, lines):
     frame, expected = lines
     assert client.run(runtime.model_loads) == {address: LOADED_ONCE for address in client.scheduler_info()["workers"]}
-    ddf = dd.from_pandas(frame, npartitions=16)
-    out = ddf.ocr.detect().ocr.recognize(regions_col=None).compute()
+    detected = dd.from_pandas(frame.head(4), npartitions=4).ocr.detect().compute()   # (detection is slow)
+    assert detected["regions"].map(len).gt(0).all() and detected["ocr_error"].isna().all()
+    out = dd.from_pandas(frame, npartitions=16).ocr.recognize(regions_col=None).compute()
     assert out["text"].tolist() == expected
     loads = client.run(runtime.model_loads)
     assert len(loads) == 2 and all(count == LOADED_ONCE for count in loads.values())
@@ -73,83 +75,10 @@ def test_a_killed_worker_costs_a_retry_not_rows(client, lines, tmp_path):
     assert out["ocr_error"].isna().all()
 
 
-def fail_partition(df, flag: str, log: str, partition_info=None):
-    """Raise on partition 5 while ``flag`` exists; log every partition computed."""
-    number = partition_info["number"] if partition_info else -1
-    if number == 5 and os.path.exists(flag):
-        raise RuntimeError("interrupted")
-    with open(log, "a") as handle:
-        handle.write(f"{number}\n")
-    return df
-
-
-def test_resume_writes_every_row_exactly_once(lines, tmp_path):
-    frame, expected = lines
-    flag, log, output = tmp_path / "flag", tmp_path / "log", tmp_path / "out"
-    flag.touch()
-    ddf = dd.from_pandas(frame, npartitions=8)
-    job = ddf.map_partitions(fail_partition, str(flag), str(log), meta=ddf._meta).ocr.recognize(regions_col=None)
-    job = job[["path", "text", "ocr_error"]]
-    with dask.config.set(scheduler="threads", num_workers=1), pytest.raises(RuntimeError, match="interrupted"):
-        dask_ocr.write_parquet(job, str(output), progress=False)
-    first = {int(n) for n in log.read_text().split()}
-    written = sorted(p.name for p in output.glob("part.*.parquet"))
-    assert 5 not in first and len(written) < 8
-    assert not list(output.glob(".part*"))                         # no half-written parts are left
-    flag.unlink()
-    log.write_text("")
-    with dask.config.set(scheduler="threads"):
-        rows = dask_ocr.write_parquet(job, str(output), resume=True, progress=False)
-    second = {int(n) for n in log.read_text().split()}
-    assert second == set(range(8)) - {int(name.split(".")[1]) for name in written}   # only what was missing
-    back = pd.read_parquet(output)
-    assert rows == len(frame) - 4 * len(written)
-    assert back["path"].tolist() == frame["path"].tolist() and back["text"].tolist() == expected
-    with pytest.raises(ValueError, match="different job"):
-        dask_ocr.write_parquet(dd.from_pandas(frame, npartitions=3)[["path"]], str(output), progress=False)
-    assert dask_ocr.write_parquet(job, str(output), resume=True, progress=False) == 0     # nothing left to do
-    assert dask_ocr.write_parquet(job, str(output), resume=False, progress=False) == len(frame)
-
-
-class FailingRecognizer:
-    """Raises on batches of more than one crop (``flaky``) or always."""
-
-    def __init__(self, always: bool):
-        self.always, self.calls = always, 0
-
-    def recognize(self, crops, batch_size, decoding=None):
-        self.calls += 1
-        if self.always or len(crops) > 1:
-            raise RuntimeError("model exploded")
-        return [Recognition("ok", 0.99) for _ in crops]
-
-
-@pytest.mark.parametrize("always", [False, True])
-def test_a_failing_model_call_is_retried_then_marks_rows(lines, monkeypatch, always):
-    frame, _ = lines
-    model = FailingRecognizer(always)
-    monkeypatch.setattr(runtime, "get_model", lambda key: model)
-    with dask.config.set(scheduler="threads"):
-        out = dd.from_pandas(frame.head(6), npartitions=2).ocr.recognize(regions_col=None).compute()
-    assert len(out) == 6 and model.calls > 2                      # the batch failed, then row by row
-    if always:
-        assert out["text"].isna().all() and out["ocr_error"].str.contains("model exploded").all()
-    else:
-        assert (out["text"] == "ok").all() and out["ocr_error"].isna().all()
-
-
 def test_gpu_cluster_without_a_gpu_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(dask_ocr.distributed, "cuda_device_count", lambda: 0)
     with pytest.raises(RuntimeError, match="no CUDA device"):
         dask_ocr.start_cluster(gpu=True)
-
-
-def test_read_images_sizes_partitions_for_the_local_machine(tmp_path, monkeypatch):
-    for i in range(40):
-        (tmp_path / f"{i:02d}.png").write_bytes(b"x")
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert dask_ocr.read_images(str(tmp_path / "*.png")).npartitions == 6          # 3 per core
-    assert dask_ocr.read_images(str(tmp_path / "*.png"), files_per_partition=10).npartitions == 4
 
 
 @pytest.mark.parametrize("name", ["local_cpu", "local_gpu", "coiled_gpu", "quickstart"])
@@ -164,14 +93,35 @@ def test_examples_import_cleanly(name):
     assert callable(module.main) and module.__doc__
 
 
-def test_plugin_models_serve_requests_for_any_device():
-    from dask_ocr.distributed import model_keys
+def test_registering_the_same_models_again_loads_nothing(client):
+    before = client.run(runtime.model_loads)
+    plugin = register_models(client, "ppocr")
+    assert plugin.name == ModelPlugin(model_keys("ppocr")).name            # named by its models
+    assert plugin.name != ModelPlugin(model_keys("ppocr", tasks=("detect",))).name
+    assert ModelPlugin.idempotent and client.run(runtime.model_loads) == before
 
-    detect_gpu, _ = model_keys("ppocr", use_gpu=True)
-    detect_auto, recognize_auto = model_keys("ppocr")
-    assert runtime._matches(detect_auto, detect_gpu)                 # use_gpu=None takes the GPU model
-    assert not runtime._matches(recognize_auto, detect_gpu)          # another task
-    assert not runtime._matches(model_keys("ppocr", use_gpu=False)[0], detect_gpu)
-    assert runtime._matches(model_keys("ppocr", threads=2)[0], model_keys("ppocr")[0])   # threads: same model
-    with pytest.raises(ValueError, match="unknown task"):
-        model_keys("ppocr", tasks=("draw",))
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return str(save_trocr(tmp_path_factory.mktemp("trocr") / "tiny", "tiny", init_std=0.5))
+
+
+def test_the_plugin_trocr_serves_every_decoding_setting(tiny):
+    from distributed import Client, LocalCluster
+
+    frame = pd.DataFrame({"content": pd.Series([png(crop) for crop in noise_crops(6)], dtype=BINARY_DTYPE)})
+    settings = [{"max_new_tokens": 4}, {"max_new_tokens": 8}, {"max_new_tokens": 8, "num_beams": 2}]
+    expected = [frame.ocr.recognize(model=tiny, regions_col=None, min_confidence=0, **s)["text"].tolist()
+                for s in settings]
+    assert expected[0] != expected[1]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        register_models(client, tiny)
+        label = f"{tiny}:recognize:1t"
+        assert list(client.run(runtime.model_loads).values()) == [{label: 1}]
+        ddf = dd.from_pandas(frame, npartitions=2)
+        for setting, texts in zip(settings, expected):
+            out = ddf.ocr.recognize(model=tiny, regions_col=None, min_confidence=0, **setting).compute()
+            assert out["text"].tolist() == texts and out["ocr_error"].isna().all()
+        assert list(client.run(runtime.model_loads).values()) == [{label: 1}]     # the plugin's model, always
+        assert list(client.run(runtime.loaded_models).values()) == [[]]          # nothing in the process cache

@@ -1,16 +1,21 @@
-"""draw_regions options and display_images, checked pixel by pixel on a synthetic image."""
+"""dask_ocr.draw / display: draw_regions options and display_images, pixel by pixel on a synthetic image;
+then detected regions drawn over a real page (marked ``data``)."""
 
 from __future__ import annotations
 
 import io
 
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
 import dask_ocr
+from dask_ocr.display import first_rows, images_html
 from dask_ocr.schema import BINARY_DTYPE
+
+from ocrdata import image_frame
 
 WHITE = (255, 255, 255)
 ROTATED = [[60, 20], [100, 40], [90, 60], [50, 40]]          # a quad tilted by about 27°
@@ -65,8 +70,26 @@ def test_bad_draw_arguments_fail_early():
 def test_display_images_outside_jupyter_says_why(capsys):
     df = frame([[0, 0, 5, 5]])
     out = dask_ocr.draw_regions(pd.concat([df] * 3, ignore_index=True))
-    html = dask_ocr.display_images(out, "image_with_regions", limit=2)
+    assert dask_ocr.display_images(out, "image_with_regions", limit=2) is None    # shown once, not echoed
+    printed = capsys.readouterr().out
+    assert "only in Jupyter" in printed and "2 image(s)" in printed
+    html = images_html(out["image_with_regions"].tolist()[:2], ["a", "b"])
     assert html.count("<img") == 2 and "display:grid" in html
-    assert "only in Jupyter" in capsys.readouterr().out
     with pytest.raises(KeyError, match="nope"):
         dask_ocr.display_images(out, "nope")
+
+
+def test_display_images_computes_only_the_first_rows():
+    df = pd.concat([frame([[0, 0, 5, 5]])] * 5, ignore_index=True).assign(n=range(5))
+    ddf = dd.from_pandas(df, npartitions=5)
+    assert first_rows(ddf, 3)["n"].tolist() == [0, 1, 2] and first_rows(df, 2)["n"].tolist() == [0, 1]
+    assert first_rows(ddf, 0).empty
+
+
+@pytest.mark.data
+def test_draw_regions_returns_png(sroie_pages):
+    frame = image_frame(sroie_pages[:1]).ocr.detect()
+    out = frame.ocr.draw_regions(color="blue", line_width=3)
+    image = Image.open(io.BytesIO(out["image_with_regions"].iloc[0]))
+    assert image.format == "PNG" and image.size == (sroie_pages[0]["width"], sroie_pages[0]["height"])
+    assert images_html(out["image_with_regions"].tolist(), ["page"]).count("<img") == 1

@@ -1,8 +1,24 @@
+"""dask_ocr.geometry: parsing regions, clipping, cropping with a border, quads and joined crops."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
 from dask_ocr.errors import RegionError
-from dask_ocr.geometry import Region, clip_region, crop_region, order_quad, parse_region, region_record
+from dask_ocr.geometry import (
+    Region,
+    clip_region,
+    crop_quad,
+    crop_region,
+    join_crops,
+    order_quad,
+    parse_region,
+    region_record,
+    sub_quad,
+)
+
+QUAD = np.array([[100, 10], [300, 10], [300, 30], [100, 30]], dtype=float)
 
 
 def test_parse_region_accepts_every_shape():
@@ -57,3 +73,22 @@ def test_order_quad_and_record():
     assert quad.tolist() == [[0, 0], [10, 0], [10, 10], [0, 10]]
     record = region_record(Region(np.array([[0.4, 0.6], [9.2, 0.6], [9.2, 5.1], [0.4, 5.1]]), 0.9), 9, 9)
     assert record["box"] == [0, 0, 9, 6] and record["score"] == pytest.approx(0.9)
+
+
+def test_sub_quad_takes_a_slice_of_the_width():
+    assert sub_quad(QUAD, 0.25, 0.5).tolist() == [[150, 10], [200, 10], [200, 30], [150, 30]]
+
+
+def test_join_crops_places_segments_at_one_height():
+    small = np.zeros((10, 20, 3), np.uint8)
+    tall = np.full((20, 20, 3), 255, np.uint8)
+    joined, segments = join_crops([small, tall], gap=1.0)
+    assert joined.shape == (20, 40 + 20 + 20, 3)               # small doubled to 40 wide, gap 20
+    assert segments == [(0.0, 0.5), (0.75, 1.0)]
+    assert (joined[:, 40:60] == 0).all()                        # the gap takes the left crop's background
+
+
+def test_crop_quad_grows_by_the_border():
+    region = parse_region([10, 20, 30, 40])
+    assert crop_quad(region).tolist() == [[10, 20], [30, 20], [30, 40], [10, 40]]
+    assert crop_quad(region, 2).tolist() == [[8, 18], [32, 18], [32, 42], [8, 42]]

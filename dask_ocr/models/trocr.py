@@ -94,10 +94,11 @@ def greedy_decode(model, pixel_values, max_new_tokens: int, logits_processor: Lo
     scores = [0.0] * len(pixel_values)
     counts = [0] * len(pixel_values)
     cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+    cache_keyword = _cache_keyword(model.decoder)
     next_ids = torch.full((len(pixel_values), 1), start, dtype=torch.long, device=states.device)
     for step in range(max_new_tokens):
-        logits = model.decoder(input_ids=next_ids, encoder_hidden_states=states, past_key_values=cache,
-                               use_cache=True).logits[:, -1, :]
+        logits = model.decoder(input_ids=next_ids, encoder_hidden_states=states, use_cache=True,
+                               **{cache_keyword: cache}).logits[:, -1, :]
         if logits_processor is not None:
             logits = logits_processor(rows, step, logits)
         log_probabilities = torch.log_softmax(logits.float(), dim=-1)
@@ -117,6 +118,13 @@ def greedy_decode(model, pixel_values, max_new_tokens: int, logits_processor: Lo
             states, rows, best = states[keep], rows[keep], best[keep]
         next_ids = best[:, None]
     return tokens, [score / max(count, 1) for score, count in zip(scores, counts)]
+
+
+def _cache_keyword(decoder) -> str:
+    """``cache`` in current transformers; ``past_key_values`` before it was renamed."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
 
 
 class TrOCRRecognizer:

@@ -1,3 +1,7 @@
+"""dask_ocr.models.ppocr: CTC decoding, character spans, detection sizes, the Latin charset."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
@@ -5,6 +9,7 @@ from dask_ocr.geometry import crop_region, parse_region
 from dask_ocr.io import decode_image
 from dask_ocr.models.ppocr import PPOCRRecognizer, ctc_decode, detection_size, latin_character
 from dask_ocr.models.registry import resolve_model
+from dask_ocr.samples import render_line_crops
 
 from ocrdata import load_manifest
 
@@ -56,6 +61,7 @@ def test_latin_character_classes():
     assert not any(latin_character(c) for c in "物出门，（")
 
 
+@pytest.mark.data
 def test_latin_charset_reads_cjk_lines_as_latin_only():
     # SROIE receipt 000, lines 39-40: Chinese text (transcribed "***"); the whole dictionary reads it as Chinese.
     record = load_manifest("sroie", 1)[0]
@@ -70,9 +76,23 @@ def test_latin_charset_reads_cjk_lines_as_latin_only():
         PPOCRRecognizer(charset="greek")
 
 
-def test_spec_options_merge_and_hash():
-    spec = resolve_model("ppocr").with_detector_options(box_thresh=0.4)
-    spec = spec.with_detector_options(unclip_ratio=2.0, box_thresh=0.6).with_recognizer_options(space_boost=1.0)
-    assert spec.detector_options == (("box_thresh", 0.6), ("unclip_ratio", 2.0))
-    assert spec.recognizer_options == (("space_boost", 1.0),)
-    assert spec != resolve_model("ppocr") and len({spec, resolve_model("ppocr")}) == 2
+
+def test_recognizer_reads_clean_lines_in_input_order_whatever_the_batch():
+    crops = render_line_crops(6, seed=4)
+    recognizer = PPOCRRecognizer()
+    together = recognizer.recognize(crops, 32)
+    alone = [recognizer.recognize([crop], 1)[0] for crop in crops]
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert [r.confidence for r in together] == pytest.approx([r.confidence for r in alone], abs=1e-5)
+    assert all(r.text and r.confidence > 0.8 for r in together)
+    for reading in together:                               # one span and one confidence per character
+        assert len(reading.char_spans) == len(reading.char_confidences) == len(reading.text)
+    assert recognizer.recognize([], 8) == []
+
+
+def test_tall_crops_are_also_read_turned():
+    line = render_line_crops(1, seed=4)[0]
+    recognizer = PPOCRRecognizer()
+    upright = recognizer.recognize([line], 1)[0]
+    vertical = recognizer.recognize([np.ascontiguousarray(np.rot90(line, -1))], 1)[0]   # text runs down the crop
+    assert vertical.text == upright.text and vertical.char_spans is None

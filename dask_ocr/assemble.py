@@ -1,0 +1,116 @@
+"""Whole documents from page rows: one row per document with its text in page order and its errors.
+
+The pages of a document may sit in many partitions.  Only the small columns (``path``, ``page``, text,
+``ocr_error``) move: a Dask frame is cut down to them, each row gets its place in the input, and a shuffle on
+``path`` brings every document's pages into one partition, where they are joined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .schema import ERROR_COL, INT_DTYPE, STRING_DTYPE, make_column
+
+__all__ = ["PAGE_NUMBERS_DTYPE", "MESSAGES_DTYPE", "DEFAULT_SEPARATOR", "gather_documents"]
+
+#: ``pages_with_errors``: page numbers (1-based).
+PAGE_NUMBERS_DTYPE = pd.ArrowDtype(pa.list_(pa.int32()))
+#: ``errors``: one ``"page N: message"`` per page with an error.
+MESSAGES_DTYPE = pd.ArrowDtype(pa.list_(pa.string()))
+#: Between the texts of two pages: a form feed on a line of its own.
+DEFAULT_SEPARATOR = "\n\f\n"
+
+_ORDER = "_dask_ocr_row_order"  # a row's place in the input: partition * 2**32 + position
+_OUTPUT = {"path": STRING_DTYPE, "page_count": INT_DTYPE, "text": STRING_DTYPE,
+           "pages_with_errors": PAGE_NUMBERS_DTYPE, "errors": MESSAGES_DTYPE}
+
+
+def gather_documents(df, text_col: str = "text", separator: str = DEFAULT_SEPARATOR):
+    """One row per document (``path``): its pages' text joined in page order, and which pages failed.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or dask.dataframe.DataFrame
+        Page rows with ``path``, ``page`` (1-based; without it every row is a page, in row order),
+        ``text_col`` and, optionally, ``ocr_error``.  Pages of one document may be in any partitions and
+        any order.  A row with a null ``page`` (a document that could not be opened) adds its error only.
+    text_col : str
+        Column with each page's text; a null text contributes ``""``.
+    separator : str
+        Put between the texts of consecutive pages.
+
+    Returns
+    -------
+    pandas.DataFrame or dask.dataframe.DataFrame
+        Same kind as ``df``: ``path``, ``page_count`` (pages seen, int32), ``text``, ``pages_with_errors``
+        (list of int32) and ``errors`` (list of ``"page N: message"``), all Arrow dtypes.  pandas: documents in
+        the order they first appear; Dask: the same within each output partition.
+
+    Raises
+    ------
+    ValueError
+        ``df`` lacks ``path`` or ``text_col``.
+    """
+    missing = [name for name in ("path", text_col) if name not in df.columns]
+    if missing:
+        raise ValueError(f"gather_documents needs the column(s) {missing} (have {list(df.columns)})")
+    columns = [c for c in ("path", "page", text_col, ERROR_COL) if c in df.columns]
+    if not hasattr(df, "map_partitions"):
+        return _gather_frame(df[columns], text_col, separator)
+    small = df[columns]
+    meta = small._meta.assign(**{_ORDER: pd.Series([], dtype="int64")})
+    ordered = small.map_partitions(_with_order, meta=meta)
+    shuffled = ordered.shuffle(on="path")
+    return shuffled.map_partitions(_gather_frame, text_col, separator, meta=_gather_frame(meta, text_col, separator))
+
+
+def _with_order(frame: pd.DataFrame, partition_info=None) -> pd.DataFrame:
+    """``frame`` with each row's place in the whole input (dask passes ``partition_info``)."""
+    number = (partition_info or {}).get("number", 0)
+    return frame.assign(**{_ORDER: np.arange(len(frame), dtype="int64") + (int(number) << 32)})
+
+
+def _gather_frame(frame: pd.DataFrame, text_col: str, separator: str) -> pd.DataFrame:
+    """The documents of one pandas frame that holds all of their pages."""
+    n = len(frame)
+    paths = frame["path"].tolist()
+    pages = frame["page"].tolist() if "page" in frame.columns else None
+    texts = frame[text_col].tolist()
+    errors = frame[ERROR_COL].tolist() if ERROR_COL in frame.columns else [None] * n
+    order = frame[_ORDER].tolist() if _ORDER in frame.columns else list(range(n))
+    documents: dict = {}
+    for i in range(n):
+        documents.setdefault(paths[i], []).append(i)
+    rows = [_document(rows_of, pages, texts, errors, order, separator) for rows_of in documents.values()]
+    index = pd.RangeIndex(len(rows))
+    values = {"path": list(documents), **{name: [row[name] for row in rows] for name in list(_OUTPUT)[1:]}}
+    return pd.DataFrame({name: make_column(values[name], dtype, index) for name, dtype in _OUTPUT.items()})
+
+
+def _document(rows: list[int], pages, texts: list, errors: list, order: list, separator: str) -> dict:
+    """``page_count``, ``text``, ``pages_with_errors`` and ``errors`` of one document's rows."""
+    if pages is None:  # one page per row, in input order
+        numbered = [(number, i) for number, i in enumerate(sorted(rows, key=order.__getitem__), start=1)]
+        unnumbered: list[int] = []
+    else:
+        numbered = sorted(((int(pages[i]), i) for i in rows if not _missing(pages[i])),
+                          key=lambda item: (item[0], order[item[1]]))
+        unnumbered = sorted((i for i in rows if _missing(pages[i])), key=order.__getitem__)
+    text = separator.join("" if _missing(texts[i]) else str(texts[i]) for _, i in numbered)
+    failed = [(number, str(errors[i])) for number, i in numbered if not _missing(errors[i])]
+    messages = [str(errors[i]) for i in unnumbered if not _missing(errors[i])]
+    messages += [_page_message(number, message) for number, message in failed]
+    return {"page_count": len(numbered), "text": text, "pages_with_errors": [number for number, _ in failed],
+            "errors": messages}
+
+
+def _page_message(number: int, message: str) -> str:
+    """``"page N: message"`` (messages that already say so are kept as they are)."""
+    prefix = f"page {number}:"
+    return message if message.startswith(prefix) else f"{prefix} {message}"
+
+
+def _missing(value) -> bool:
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))

@@ -1,0 +1,160 @@
+"""Parquet that any tool reads: plain pandas (no dask_ocr), pyarrow, DuckDB and polars, nested columns intact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import dask.dataframe as dd
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import dask_ocr
+from dask_ocr.portable_parquet import ARROW_DTYPE_KEY
+from dask_ocr.samples import make_sample_pages
+from dask_ocr.schema import BINARY_DTYPE, POSITIONS_DTYPE, REGIONS_DTYPE, STRING_DTYPE
+
+NESTED = ("regions", "positions")
+
+#: Read with plain pandas in a fresh interpreter that never imports dask_ocr; print rows and nested values.
+PLAIN_READER = """
+import json, sys
+import numpy as np
+import pandas as pd
+
+def plain(value):
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return None if value is pd.NA else value
+
+frame = pd.read_parquet(sys.argv[1])
+assert "dask_ocr" not in sys.modules
+print(json.dumps({"rows": len(frame), "text": [plain(v) for v in frame["text"]],
+                  **{name: [plain(v) for v in frame[name]] for name in ("regions", "positions")}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def recognized() -> pd.DataFrame:
+    """Two generated pages and an empty (error) row, detected and recognised with positions."""
+    pages = make_sample_pages(2, seed=5)
+    frame = pd.DataFrame({"path": pd.Series([p.name for p in pages] + ["empty.jpg"], dtype=STRING_DTYPE),
+                          "content": pd.Series([p.content for p in pages] + [b""], dtype=BINARY_DTYPE)})
+    out = frame.ocr.detect().ocr.recognize(positions_col="positions").drop(columns="content")
+    assert out["ocr_error"].notna().tolist() == [False, False, True]
+    assert out.dtypes["regions"] == REGIONS_DTYPE and out.dtypes["positions"] == POSITIONS_DTYPE
+    return out
+
+
+@pytest.fixture(scope="module")
+def files(recognized, tmp_path_factory) -> dict:
+    """The frame written by write_parquet, pandas to_parquet and dask to_parquet."""
+    root = tmp_path_factory.mktemp("parquet")
+    ddf = dd.from_pandas(recognized, npartitions=2)
+    dask_ocr.write_parquet(ddf, str(root / "write_parquet"), progress=False)
+    recognized.to_parquet(root / "pandas.parquet")
+    ddf.to_parquet(str(root / "dask"))
+    return {"write_parquet": root / "write_parquet", "pandas": root / "pandas.parquet", "dask": root / "dask"}
+
+
+def _glob(path) -> str:
+    return str(path / "*.parquet") if path.is_dir() else str(path)
+
+
+def _values(column) -> list:
+    """Python values of a column, nulls as None."""
+    return [None if value is pd.NA else value for value in column.tolist()]
+
+
+def _expected(frame: pd.DataFrame) -> dict:
+    return {"rows": len(frame), "text": _values(frame["text"]), **{name: _values(frame[name]) for name in NESTED}}
+
+
+@pytest.mark.parametrize("kind", ["write_parquet", "pandas", "dask"])
+def test_plain_pandas_in_a_fresh_process(files, recognized, kind):
+    run = subprocess.run([sys.executable, "-c", PLAIN_READER, str(files[kind])], capture_output=True, text=True,
+                         cwd=files[kind].parent, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == _expected(recognized)
+
+
+@pytest.mark.parametrize("kind", ["write_parquet", "pandas", "dask"])
+def test_pyarrow(files, recognized, kind):
+    table = pq.read_table(files[kind])
+    assert table.num_rows == len(recognized)
+    for name in NESTED:
+        assert table.column(name).type == recognized.dtypes[name].pyarrow_dtype
+        assert table.column(name).to_pylist() == _values(recognized[name])
+
+
+@pytest.mark.parametrize("kind", ["write_parquet", "pandas", "dask"])
+def test_duckdb(files, recognized, kind):
+    duckdb = pytest.importorskip("duckdb")
+    rows = duckdb.sql(f"SELECT regions, positions FROM read_parquet('{_glob(files[kind])}')").fetchall()
+    assert [list(row) for row in rows] == [list(pair) for pair in zip(*(_values(recognized[n]) for n in NESTED))]
+
+
+@pytest.mark.parametrize("kind", ["write_parquet", "pandas", "dask"])
+def test_polars(files, recognized, kind):
+    pl = pytest.importorskip("polars")
+    frame = pl.read_parquet(_glob(files[kind]))
+    assert frame.height == len(recognized)
+    for name in NESTED:
+        assert frame.get_column(name).to_list() == _values(recognized[name])
+
+
+@pytest.mark.parametrize("kind", ["write_parquet", "pandas", "dask"])
+def test_with_dask_ocr_the_arrow_dtypes_come_back(files, recognized, kind):
+    frame = pd.read_parquet(files[kind]).reset_index(drop=True)
+    for name, dtype in (("regions", REGIONS_DTYPE), ("positions", POSITIONS_DTYPE)):
+        assert frame.dtypes[name] == dtype and str(frame.dtypes[name]) == str(dtype)
+    # (pandas itself reads ArrowDtype strings back as its StringDtype: values are compared for those)
+    pd.testing.assert_frame_equal(frame, recognized.reset_index(drop=True), check_dtype=False)
+    assert _values(dd.read_parquet(str(files[kind])).compute()["positions"]) == _values(recognized["positions"])
+
+
+def test_recorded_metadata(files):
+    """Nested columns are recorded as "object" (what plain pandas parses), their Arrow dtype kept beside."""
+    for kind in ("write_parquet", "pandas"):
+        path = files[kind] / "part.000000.parquet" if kind == "write_parquet" else files[kind]
+        columns = {c["name"]: c for c in pq.read_schema(path).pandas_metadata["columns"]}
+        for name, dtype in (("regions", REGIONS_DTYPE), ("positions", POSITIONS_DTYPE)):
+            assert columns[name]["numpy_type"] == "object"
+            assert columns[name]["metadata"] == {ARROW_DTYPE_KEY: str(dtype)}
+
+
+def test_files_with_nested_names_still_read_with_dask_ocr(recognized, tmp_path):
+    """Files written before (pandas metadata holding the nested dtype names) keep reading as before."""
+    table = pa.Table.from_pandas(recognized, preserve_index=False)
+    metadata = table.schema.pandas_metadata
+    for column in metadata["columns"]:
+        if column["name"] in NESTED:
+            column.update(numpy_type=str(recognized.dtypes[column["name"]]), metadata=None)
+    pq.write_table(table.replace_schema_metadata({b"pandas": json.dumps(metadata).encode()}), tmp_path / "old.parquet")
+    frame = pd.read_parquet(tmp_path / "old.parquet")
+    assert frame.dtypes["regions"] == REGIONS_DTYPE and frame.dtypes["positions"] == POSITIONS_DTYPE
+    pd.testing.assert_frame_equal(frame, recognized.reset_index(drop=True), check_dtype=False)
+
+
+def test_cli_output_reads_in_plain_pandas(tmp_path):
+    from dask_ocr.cli import main
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for page in make_sample_pages(2, seed=9):
+        (scans / f"{page.name}.jpg").write_bytes(page.content)
+    assert main(["run", str(scans), "-o", str(tmp_path / "out.parquet"), "--positions"]) == 0
+    run = subprocess.run([sys.executable, "-c", PLAIN_READER.replace('"text": [plain(v) for v in frame["text"]],', ""),
+                          str(tmp_path / "out.parquet")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    expected = pd.read_parquet(tmp_path / "out.parquet")
+    assert result["rows"] == 2 and result["positions"] == _values(expected["positions"])
+    assert all(result["positions"]) and result["regions"] == _values(expected["regions"])

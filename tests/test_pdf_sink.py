@@ -1,0 +1,272 @@
+"""write_pdf: one searchable PDF per document, pages in page order across partitions, born-digital pages copied."""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+import dask_ocr  # noqa: F401  (registers the accessor)
+from dask_ocr import datasets
+from dask_ocr.documents import DEFAULT_DPI, images_to_pdf
+from dask_ocr.metrics import bag_of_words
+from dask_ocr.schema import BINARY_DTYPE, FLOAT_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, make_column
+from dask_ocr.sinks.pdf import PARTS_DIR, output_names, write_pdf
+
+from ocrdata import DATA
+
+needs_poppler = pytest.mark.skipif(not all(shutil.which(tool) for tool in ("pdftotext", "pdftoppm", "qpdf")),
+                                   reason="poppler-utils and qpdf are needed")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _page(words: list[str], size=(360, 80)) -> tuple[bytes, list[dict]]:
+    """A PNG with ``words`` drawn on one line and their positions (pixel boxes)."""
+    image = Image.new("RGB", size, "white")
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default(22)
+    positions, x = [], 10.0
+    for i, word in enumerate(words):
+        width = max(font.getlength(word), 10.0)
+        draw.text((x, 25), word, fill="black", font=font)
+        positions.append({"text": word, "x": x, "y": 22.0, "width": width, "height": 30.0, "confidence": 0.9,
+                          "line": 0, "region": i, "chars": []})
+        x += width + 14
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue(), positions
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    """A recognised-looking pandas frame (Arrow dtypes) from row dicts."""
+    index = pd.RangeIndex(len(rows))
+    dtypes = {"path": STRING_DTYPE, "page": INT_DTYPE, "content": BINARY_DTYPE, "width": INT_DTYPE,
+              "height": INT_DTYPE, "dpi": FLOAT_DTYPE, "text": STRING_DTYPE, "positions": POSITIONS_DTYPE,
+              "text_source": STRING_DTYPE, "ocr_error": STRING_DTYPE}
+    return pd.DataFrame({name: make_column([row.get(name) for row in rows], dtype, index)
+                         for name, dtype in dtypes.items() if any(name in row for row in rows)})
+
+
+def _pdfium_texts(path) -> list[str]:
+    """Each page's text by pdfium; a line-final hyphen, which pdfium reports as U+FFFE joined to the next
+    line's first word (dehyphenation), is given back as the word-final "-" it was drawn as."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        return [document[i].get_textpage().get_text_range().replace("\ufffe", "- ") for i in range(len(document))]
+    finally:
+        document.close()
+
+
+def _pdftotext_words(path) -> list[tuple[list[tuple[str, tuple]], float]]:
+    """Per page: the ``pdftotext -bbox`` words with boxes in points, and the page width in points."""
+    xhtml = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    return [([(w.text or "", tuple(float(w.get(k)) for k in ("xMin", "yMin", "xMax", "yMax")))
+              for w in page.iterfind(".//x:word", ns)], float(page.get("width")))
+            for page in ET.fromstring(xhtml).iterfind(".//x:page", ns)]
+
+
+def _iou(a, b) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _image_count(pdf: pikepdf.Pdf, index: int) -> int:
+    return len(pdf.pages[index].get_images())
+
+
+# ------------------------------------------------------------------------------------------------ real pages
+
+
+@pytest.fixture(scope="module")
+def recognized():
+    """3 SROIE and 3 FUNSD dev pages, detected and recognised with the default model."""
+    records = []
+    for name in ("sroie", "funsd"):
+        if not (DATA / name / "manifest.jsonl").exists():
+            pytest.skip(f"evaluation data not found under {DATA}")
+        records += [{**r, "path": f"{name}/{r['image']}"} for r in datasets.load_manifest(DATA, name, 3)]
+    frame = pd.DataFrame({"path": pd.Series([r["path"] for r in records], dtype=STRING_DTYPE),
+                          "content": pd.Series([r["content"] for r in records], dtype=BINARY_DTYPE)})
+    return frame.ocr.detect().ocr.recognize(positions_col="positions")
+
+
+@pytest.fixture(scope="module")
+def written(recognized, tmp_path_factory):
+    out = tmp_path_factory.mktemp("searchable")
+    return recognized, write_pdf(recognized, str(out), progress=False), out
+
+
+@pytest.mark.data
+def test_real_pages_one_pdf_each(written):
+    frame, paths, out = written
+    assert frame["ocr_error"].isna().all()
+    assert len(paths) == 6 and len(set(paths)) == 6
+    assert sorted(p.name for p in out.iterdir()) == sorted(path.rsplit("/", 1)[-1] for path in paths)
+    assert not (out / PARTS_DIR).exists()
+
+
+@pytest.mark.data
+def test_real_pages_text_pdfium(written):
+    frame, paths, _ = written
+    for text, path in zip(frame["text"], paths):
+        (extracted,) = _pdfium_texts(path)
+        assert bag_of_words(text, extracted).f1 >= 0.99, path
+
+
+@pytest.mark.data
+@needs_poppler
+def test_real_pages_words_and_boxes_pdftotext(written):
+    frame, paths, _ = written
+    for text, positions, content, path in zip(frame["text"], frame["positions"], frame["content"], paths):
+        ((words, width_pt),) = _pdftotext_words(path)
+        assert bag_of_words(text, " ".join(w for w, _ in words)).f1 >= 0.99, path
+        scale = Image.open(io.BytesIO(content)).width / width_pt  # points -> pixels at the page's dpi
+        truth = [(p["text"], (p["x"], p["y"], p["x"] + p["width"], p["y"] + p["height"])) for p in positions]
+        good = sum(max((_iou([v * scale for v in box], t_box) for t_text, t_box in truth if t_text == word),
+                       default=0.0) >= 0.5 for word, box in words)
+        assert good >= 0.95 * len(words), f"{path}: {good}/{len(words)} boxes overlap"
+
+
+@pytest.mark.data
+@needs_poppler
+def test_real_pages_qpdf_and_rendering_shows_the_scan(written, tmp_path):
+    frame, paths, _ = written
+    for path in paths:
+        subprocess.run(["qpdf", "--check", path], check=True, capture_output=True)
+    content, path = frame["content"].iloc[0], paths[0]
+    source = np.asarray(Image.open(io.BytesIO(content)).convert("L"), dtype=np.int16)
+    with pikepdf.open(path) as pdf:
+        dpi = source.shape[1] * 72 / float(pdf.pages[0].mediabox[2])
+    image_only = tmp_path / "image_only.pdf"
+    image_only.write_bytes(images_to_pdf([bytes(content)], dpi=dpi))
+    rendered = [_pdftoppm(pdf_path, dpi, tmp_path / name) for pdf_path, name in ((path, "a"), (image_only, "b"))]
+    assert rendered[0].shape == source.shape
+    assert np.array_equal(rendered[0], rendered[1])  # the text layer paints nothing
+    difference = np.abs(rendered[0] - source)
+    assert difference.mean() < 8, difference.mean()  # the scan (the renderer resamples a little)
+    assert np.abs(255 - source).mean() > 2 * difference.mean()  # ... and not a blank page
+
+
+def _pdftoppm(path, dpi: float, stem) -> np.ndarray:
+    """Page 1 rendered by poppler at ``dpi``, grey."""
+    subprocess.run(["pdftoppm", "-r", f"{dpi:.4f}", "-gray", "-png", "-singlefile", str(path), str(stem)], check=True)
+    return np.asarray(Image.open(f"{stem}.png").convert("L"), dtype=np.int16)
+
+
+# ------------------------------------------------------------------------------------------------ generated pages
+
+
+def test_100_pages_over_4_partitions_make_one_pdf_in_page_order(tmp_path):
+    rows = []
+    for page in range(1, 101):
+        content, positions = _page([f"page{page:03d}", "of", "doc"], size=(240, 60))
+        rows.append({"path": "inbox/long.pdf", "page": page, "content": content, "width": 240, "height": 60,
+                     "dpi": 150.0, "text": f"page{page:03d} of doc", "positions": positions, "text_source": "ocr",
+                     "ocr_error": None})
+    random.Random(7).shuffle(rows)
+    ddf = dd.from_pandas(_frame(rows), npartitions=4, sort=False)
+    assert ddf.npartitions == 4
+    paths = write_pdf(ddf, str(tmp_path), progress=False)
+    assert paths == [f"{tmp_path}/long.pdf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.pdf"]
+    texts = _pdfium_texts(paths[0])
+    assert len(texts) == 100
+    assert [text.split()[0] for text in texts] == [f"page{page:03d}" for page in range(1, 101)]
+
+
+def _born_digital_pdf(path) -> None:
+    """A one-page Letter PDF with Helvetica text."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(612, 792))
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 24 Tf 72 700 Td (Hello born digital) Tj ET")
+    pdf.save(path)
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """A born-digital PDF page plus a scanned page of the same document, an error row, and a row without image."""
+    source = tmp_path / "in" / "letter.pdf"
+    source.parent.mkdir()
+    _born_digital_pdf(source)
+    scan, positions = _page(["Scanned", "second", "page"])
+    words = [{"text": w, "x": x, "y": 110.0, "width": 100.0, "height": 30.0, "confidence": 1.0, "line": None,
+              "region": i, "chars": []} for i, (w, x) in enumerate([("Hello", 200.0), ("born", 330.0),
+                                                                    ("digital", 440.0)])]
+    rows = [{"path": str(source), "page": 2, "content": scan, "width": 360, "height": 80, "dpi": 72.0,
+             "text": "Scanned second page", "positions": positions, "text_source": "ocr", "ocr_error": None},
+            {"path": str(source), "page": 1, "content": None, "width": 1700, "height": 2200, "dpi": 200.0,
+             "text": "Hello born digital", "positions": words, "text_source": "text_layer", "ocr_error": None},
+            {"path": "scans/broken.png", "page": 1, "content": _page(["unread"])[0], "width": 360, "height": 80,
+             "dpi": 72.0, "text": None, "positions": None, "text_source": None, "ocr_error": "recognizer exploded"},
+            {"path": "scans/missing.png", "page": 1, "content": None, "text": None, "positions": None,
+             "ocr_error": "not an image"}]
+    return _frame(rows), tmp_path / "out"
+
+
+def test_born_digital_page_is_copied_and_error_rows_reported(mixed):
+    frame, out = mixed
+    with pytest.warns(UserWarning, match="2 row") as caught:
+        paths = write_pdf(frame, str(out), progress=False)
+    message = str(caught[0].message)
+    assert "scans/broken.png page 1: recognizer exploded" in message
+    assert "scans/missing.png page 1: not an image; left out" in message
+    assert paths == [f"{out}/letter.pdf", f"{out}/broken.pdf"]  # nothing for the row without an image
+    with pikepdf.open(paths[0]) as pdf:
+        assert len(pdf.pages) == 2
+        assert _image_count(pdf, 0) == 0 and _image_count(pdf, 1) == 1  # page 1 copied, not rasterised
+        assert float(pdf.pages[0].mediabox[2]) == 612
+    assert [text.split() for text in _pdfium_texts(paths[0])] == [["Hello", "born", "digital"],
+                                                                  ["Scanned", "second", "page"]]
+    with pikepdf.open(paths[1]) as pdf:
+        assert len(pdf.pages) == 1 and _image_count(pdf, 0) == 1
+    assert _pdfium_texts(paths[1]) == [""]  # the error row's page: image only, no text layer
+
+
+def test_born_digital_page_rasterised_on_request(mixed):
+    frame, out = mixed
+    frame = frame[frame["ocr_error"].isna()]
+    (path,) = write_pdf(frame, str(out), keep_born_digital=False, progress=False)
+    with pikepdf.open(path) as pdf:
+        assert [_image_count(pdf, i) for i in range(2)] == [1, 1]
+        assert float(pdf.pages[0].mediabox[2]) == pytest.approx(612)  # 1700 px at 200 dpi
+    assert _pdfium_texts(path)[0].split() == ["Hello", "born", "digital"]  # the invisible layer from positions
+
+
+def test_images_without_page_size_columns(tmp_path):
+    """read_images frames: no page, width, height or dpi; duplicate stems get a hash each."""
+    content, positions = _page(["alpha", "beta"])
+    frame = _frame([{"path": "a/x.png", "content": content, "positions": positions},
+                    {"path": "b/x.png", "content": content, "positions": positions}])
+    paths = write_pdf(frame, str(tmp_path), progress=False)
+    names = output_names(["a/x.png", "b/x.png"])
+    assert [p.rsplit("/", 1)[-1] for p in paths] == [names["a/x.png"], names["b/x.png"]]
+    assert len(set(names.values())) == 2 and all(n.startswith("x-") for n in names.values())
+    with pikepdf.open(paths[0]) as pdf:
+        assert float(pdf.pages[0].mediabox[2]) == pytest.approx(360 * 72 / DEFAULT_DPI)
+    assert _pdfium_texts(paths[0])[0].split() == ["alpha", "beta"]
+
+
+def test_missing_positions_column_says_what_to_do(tmp_path):
+    frame = _frame([{"path": "a.png", "content": _page(["x"])[0], "text": "x"}])
+    with pytest.raises(ValueError, match=r"recognize\(positions_col='positions'\)"):
+        write_pdf(frame, str(tmp_path))
+    with pytest.raises(ValueError, match="output_format='positions'"):
+        write_pdf(dd.from_pandas(frame, npartitions=1), str(tmp_path))
