@@ -166,3 +166,11 @@ def test_pandas_and_dask_agree_whatever_the_partitioning(sroie_pages):
         got = dd.from_pandas(frame, npartitions=npartitions).ocr.detect().ocr.recognize(batch_size=batch_size)
         got = got.compute(scheduler="threads")
         pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
+
+
+def test_missing_columns_say_what_to_do():
+    frame = pd.DataFrame({"content": pd.Series([b"x"], dtype=BINARY_DTYPE)})
+    with pytest.raises(KeyError, match=r"call \.ocr\.detect\(\) first.*regions_col=None"):
+        frame.ocr.recognize()
+    with pytest.raises(KeyError, match="read_images"):
+        pd.DataFrame({"path": ["a.jpg"]}).ocr.detect()

@@ -30,7 +30,7 @@ def test_run_to_parquet_and_jsonl(tmp_path, capsys):
     assert table["page"].eq(1).all() and table["page_count"].eq(1).all()
     assert len(table) == 4
     broken = table[table["path"].str.endswith("broken.jpg")]
-    assert broken["text"].isna().all() and broken["ocr_error"].str.contains("not a readable image").all()
+    assert broken["text"].isna().all() and broken["ocr_error"].str.contains("not a recognised image").all()
     good = table[~table["path"].str.endswith("broken.jpg")]
     names = [p.rsplit("/", 1)[-1] for p in good["path"]]
     assert cer([truth[n] for n in names], good["text"].tolist()) <= 0.02
@@ -73,3 +73,64 @@ def test_run_on_a_local_cluster_resumes(tmp_path, capsys):
     good = table.dropna(subset=["text"])
     assert cer([truth[p.rsplit("/", 1)[-1]] for p in good["path"]], good["text"].tolist()) <= 0.02
     assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "x.jsonl"), "--resume"]) == 2
+
+
+def test_output_that_is_not_ours_is_refused_in_one_line(tmp_path, capsys):
+    write_pages(tmp_path, count=1)
+    foreign = tmp_path / "theirs"
+    foreign.mkdir()
+    pd.DataFrame({"a": [1]}).to_parquet(foreign / "part.0.parquet")
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(foreign)]) == 2
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and "not written by dask_ocr" in message[0] and "Traceback" not in message[0]
+    assert (foreign / "part.0.parquet").exists()                          # someone else's data is kept
+    (tmp_path / "a_file").write_text("x")
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "a_file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_rerun_needs_resume_or_overwrite_and_resume_starts_no_cluster(tmp_path, capsys, monkeypatch):
+    write_pages(tmp_path, count=1)
+    output = str(tmp_path / "out.parquet")
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", output]) == 0
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", output]) == 2
+    refused = capsys.readouterr().err
+    assert "already holds this job's output" in refused and "--resume" in refused and "--overwrite" in refused
+    import dask_ocr.distributed
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a finished job must not start a cluster")
+
+    monkeypatch.setattr(dask_ocr.distributed, "start_cluster", no_cluster)
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--resume", "--workers", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "already written (2 row(s))" in err and "nothing left to do" in err
+    monkeypatch.undo()
+    (tmp_path / "broken.jpg").unlink()                                     # other inputs: another job
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--resume"]) == 2
+    assert "different job" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--overwrite"]) == 0
+    assert len(pd.read_parquet(output)) == 1
+
+
+def test_progress_in_a_log_is_plain_lines(tmp_path, capsys):
+    write_pages(tmp_path, count=2)
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "o"), "--pages-per-partition", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "3/3 partitions (100%)" in err
+
+
+def test_searchable_pdfs_from_the_command_line(tmp_path, capsys):
+    from dask_ocr.documents import images_to_pdf
+
+    pages = make_sample_pages(2, seed=3)
+    (tmp_path / "scan.pdf").write_bytes(images_to_pdf([p.content for p in pages]))
+    assert main(["run", str(tmp_path / "scan.pdf"), "-o", str(tmp_path / "o"), "--pdf", str(tmp_path / "pdf")]) == 0
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(tmp_path / "pdf" / "scan.pdf"))
+    texts = [document[i].get_textpage().get_text_range() for i in range(len(document))]
+    assert len(texts) == 2
+    for page, text in zip(pages, texts):
+        assert cer(" ".join(page.text.split()), " ".join(text.split())) <= 0.03

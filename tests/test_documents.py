@@ -380,7 +380,7 @@ def test_corrupt_and_empty_pdfs():
         count_pages(empty.getvalue(), "pdf")
     with pytest.raises(DocumentError, match="TIFF is damaged or unreadable"):
         count_pages(b"II*\x00garbage", "tiff")
-    with pytest.raises(DocumentError, match="not a readable image"):
+    with pytest.raises(DocumentError, match="not a recognised image"):
         render_page(b"not an image", "image", 0)
     with pytest.raises(DocumentError, match="unknown document kind"):
         count_pages(b"", "docx")

@@ -86,3 +86,18 @@ def test_pandas_missing_markers_and_buffer_types():
     for cell in (bytearray(data), memoryview(data)):
         assert decode_image(cell).tolist() == [[[9, 8, 7]] * 3] * 2
 
+
+
+def test_float_image_with_nan_pixels():
+    values = np.full((20, 30), 200, np.float32)
+    values[5:10, 5:20] = 10
+    values[0, 0] = np.nan
+    buffer = io.BytesIO()
+    Image.fromarray(values, mode="F").save(buffer, format="TIFF")
+    decoded = decode_image(buffer.getvalue())
+    assert decoded[6, 6].tolist() == [0, 0, 0] and decoded[0, 0].tolist() == [255, 255, 255]   # NaN: background
+    values[:] = np.nan
+    buffer = io.BytesIO()
+    Image.fromarray(values, mode="F").save(buffer, format="TIFF")
+    with pytest.raises(ImageDecodeError, match="no finite pixel"):
+        decode_image(buffer.getvalue())

@@ -224,3 +224,41 @@ def test_a_row_whose_crops_fail_is_isolated(fake, monkeypatch):
     out = part.recognize_partition(frame, config)
     assert out["text"].tolist()[0] == "w10h10" and pd.isna(out["text"].iloc[1])
     assert out["ocr_error"].tolist()[1] == "MemoryError: no room for this crop"
+
+
+@pytest.mark.parametrize("stage, target", [
+    ("decoding", "dask_ocr.partition.decode_image"),
+    ("parsing regions", "dask_ocr.partition.parse_region"),
+    ("cropping", "dask_ocr.partition.crop_region"),
+    ("layout", "dask_ocr.partition.build_page"),
+])
+def test_a_failure_at_any_stage_marks_only_its_row(fake, monkeypatch, stage, target):
+    frame = line_frame(3).assign(regions=pd.Series([[{"box": [0, 0, 20, 10]}]] * 3, dtype=REGIONS_DTYPE))
+    module, name = target.rsplit(".", 1)
+    original = getattr(part, name)
+    calls = {"n": 0}
+
+    def fails_on_the_second_row(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError(f"{stage} exploded")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(part, name, fails_on_the_second_row)
+    out = part.recognize_partition(frame, part.RecognizeConfig(
+        image_col="content", regions_col="regions", output_col="text", confidence_col="text_confidence",
+        model=ModelKey(resolve_model("ppocr", "recognize"), "recognize"), min_confidence=0.0))
+    assert len(out) == 3 and f"{stage} exploded" in out["ocr_error"].iloc[1]
+    assert out["ocr_error"].iloc[[0, 2]].isna().all() and out["text"].iloc[[0, 2]].notna().all()
+
+
+def test_malformed_score_and_a_users_own_error_column(fake):
+    frame = line_frame(2).assign(regions=pd.Series(
+        [[{"box": [0, 0, 20, 10], "score": "high"}], [{"box": [0, 0, 20, 10], "score": 0.9}]], dtype=object))
+    frame["ocr_error"] = 0                                                  # a user's column of the same name
+    config = part.RecognizeConfig(image_col="content", regions_col="regions", output_col="text",
+                                  confidence_col="text_confidence",
+                                  model=ModelKey(resolve_model("ppocr", "recognize"), "recognize"), min_confidence=0.0)
+    out = part.recognize_partition(frame, config)
+    assert "malformed region" in out["ocr_error"].iloc[0] or "score" in out["ocr_error"].iloc[0]
+    assert pd.isna(out["ocr_error"].iloc[1]) and out["text"].iloc[1] is not None
