@@ -18,6 +18,8 @@ __all__ = ["IMAGE_SUFFIXES", "DOCUMENT_SUFFIXES", "list_files", "read_images", "
 #: What a directory given to :func:`read_images` is expanded to.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".jp2", ".pnm", ".pgm", ".ppm")
 _GLOB_CHARACTERS = set("*?[")
+#: Fewer files than this are not split (a partition of one row makes ``head()`` show one row).
+MIN_ITEMS_PER_PARTITION = 4
 
 
 def _expand_one(fs, path: str, suffixes: Sequence[str], recursive: bool) -> list[str]:
@@ -72,10 +74,11 @@ def _why_nothing(fs, path: str, recursive: bool) -> str:
 
 def default_files_per_partition(n_items: int, npartitions: int | None = None) -> int:
     """Items per partition for ``npartitions`` partitions (default
-    :func:`dask_ocr.scheduling.default_partition_count`), 1..64."""
+    :func:`dask_ocr.scheduling.default_partition_count`), 4..64."""
     from .scheduling import default_partition_count
 
-    return max(1, min(64, math.ceil(n_items / (npartitions or default_partition_count()))))
+    spread = math.ceil(n_items / (npartitions or default_partition_count()))
+    return max(1, min(64, max(spread, MIN_ITEMS_PER_PARTITION)))
 
 
 def read_images(paths, files_per_partition: int | None = None, storage_options: dict | None = None,

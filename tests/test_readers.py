@@ -87,3 +87,15 @@ def test_index_is_unique_and_unreadable_files_become_row_errors(tmp_path):
     assert frame["ocr_error"].iloc[3].startswith("cannot read") and frame["ocr_error"].drop(3).isna().all()
     with pytest.raises(ValueError, match="files_per_partition"):
         dask_ocr.read_images(str(tmp_path), files_per_partition=-1)
+
+
+def test_a_few_files_stay_in_one_partition_and_head_shows_them(tmp_path):
+    import warnings
+
+    for i in range(2):
+        (tmp_path / f"{i}.png").write_bytes(b"x")
+    ddf = dask_ocr.read_images(str(tmp_path))
+    assert ddf.npartitions == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                     # no "insufficient elements" warning
+        assert ddf.head().index.tolist() == [0, 1]
