@@ -239,8 +239,9 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     Returns
     -------
     Same type as ``df``
-        All input rows in order, plus ``output_col``, ``confidence_col``, ``positions_col`` (if
-        any) and ``ocr_error``.
+        All input rows in order, plus ``output_col``, ``confidence_col``, ``f"{output_col}_dropped"``
+        (regions left out of the text: nothing read — text in other scripts with ``charset="latin"``,
+        stains — or below ``min_confidence``), ``positions_col`` (if any) and ``ocr_error``.
         Rows that failed earlier (non-null ``ocr_error``) are passed through with null outputs.
     """
     _require_columns(df, image_col, regions_col)
@@ -255,12 +256,13 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     if positions_col is None and output_format == "positions":
         positions_col = "positions"
     confidence_col = confidence_col or f"{output_col}_confidence"
-    outputs = [output_col, confidence_col] + ([positions_col] if positions_col else [])
+    outputs = [output_col, confidence_col, f"{output_col}_dropped"] + ([positions_col] if positions_col else [])
     if len(set(outputs)) < len(outputs):
         raise ValueError(f"output_col, confidence_col and positions_col must differ, got {outputs}")
     key = _model_key(df, model, "recognize", task_parallelism, use_gpu)
     config = part.RecognizeConfig(
         image_col=image_col, regions_col=regions_col, output_col=output_col, confidence_col=confidence_col,
+        dropped_col=f"{output_col}_dropped",
         model=key, output_format=output_format, positions_col=positions_col, line_tolerance=float(line_tolerance),
         border_width=float(border_width), group_images=bool(group_images), max_image_ratio=float(max_image_ratio),
         batch_size=int(batch_size), min_confidence=_min_confidence(min_confidence, key.spec, regions_col),

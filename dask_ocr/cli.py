@@ -12,8 +12,8 @@ from .formats import OUTPUT_FORMATS
 
 __all__ = ["main"]
 
-RESULT_COLUMNS = ["path", "page", "page_count", "regions", "text", "text_confidence", "positions", "text_source",
-                  "capped", "ocr_error"]
+RESULT_COLUMNS = ["path", "page", "page_count", "regions", "text", "text_confidence", "text_dropped", "positions",
+                  "text_source", "capped", "ocr_error"]
 
 
 def _pipeline(ddf, args):

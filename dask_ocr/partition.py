@@ -92,11 +92,12 @@ class RecognizeConfig:
     max_pixels: int = defaults.MAX_PIXELS
     decoding: DecodingOptions = DecodingOptions()
     text_layer: bool = False
+    dropped_col: str = "text_dropped"  # regions left out of the text: nothing read, or below min_confidence
     orientation_col: str | None = None  # page geometry found by ``detect``: pages are read upright
     skew_col: str | None = None
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
-        columns = {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE}
+        columns = {self.output_col: STRING_DTYPE, self.confidence_col: FLOAT_DTYPE, self.dropped_col: INT_DTYPE}
         if self.positions_col:
             columns[self.positions_col] = POSITIONS_DTYPE
         if self.text_layer:
@@ -336,13 +337,14 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
     for position, row in enumerate(cropped):
         if errors[position] is None and row is not None:
             try:
-                text, confidence, positions = _page_outputs(row, readings[position] if row.known is None else row.known,
-                                                           config)
+                text, confidence, positions, dropped = _page_outputs(
+                    row, readings[position] if row.known is None else row.known, config)
             except Exception as exc:  # layout or rendering of this row's readings
                 errors[position] = f"building the page failed: {type(exc).__name__}: {exc}"
                 continue
             outputs[config.output_col][position] = text
             outputs[config.confidence_col][position] = confidence
+            outputs[config.dropped_col][position] = dropped
             if config.positions_col:
                 outputs[config.positions_col][position] = positions
             if config.text_layer:
@@ -373,8 +375,9 @@ def _recognize_rows(recognizer, crops: list, errors: list, config: RecognizeConf
 
 
 def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
-                  config: RecognizeConfig) -> tuple[str, float | None, list[dict] | None]:
-    """The rendered page, the character-weighted mean confidence of the text kept, and the positions.
+                  config: RecognizeConfig) -> tuple[str, float | None, list[dict] | None, int]:
+    """The rendered page, the character-weighted mean confidence of the text kept, the positions, and how
+    many regions were left out (nothing read — e.g. other scripts with ``charset="latin"`` — or too unsure).
 
     A turned page is laid out upright; its text is rendered from there, its boxes (positions, hOCR,
     ALTO) from the page mapped back to the original image.
@@ -395,7 +398,8 @@ def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
         weights = np.array([len(readings[i].text) for i in kept], dtype=np.float64)
         confidence = float(np.average([readings[i].confidence for i in kept], weights=weights))
     text_page = upright if config.output_format in ("text", "formatted_text") else page
-    return render(text_page, config.output_format), confidence, page_positions(page) if config.positions_col else None
+    positions = page_positions(page) if config.positions_col else None
+    return render(text_page, config.output_format), confidence, positions, len(row.regions) - len(kept)
 
 
 def draw_partition(df: pd.DataFrame, config: DrawConfig) -> pd.DataFrame:

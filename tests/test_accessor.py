@@ -71,8 +71,8 @@ def test_meta_is_built_without_computing_or_loading_a_model(monkeypatch):
     with dask.config.set(scheduler=no_compute):
         detected = ddf.ocr.detect()
         out = detected.ocr.recognize(positions_col="positions").ocr.draw_regions()
-    assert list(out.columns) == ["name", "content", "regions", "ocr_error", "text", "text_confidence", "positions",
-                                 "image_with_regions"]
+    assert list(out.columns) == ["name", "content", "regions", "ocr_error", "text", "text_confidence", "text_dropped",
+                                 "positions", "image_with_regions"]
     assert str(out.dtypes["regions"]) == str(REGIONS_DTYPE) and out.npartitions == 3
     assert str(out.dtypes["image_with_regions"]) == "binary[pyarrow]"
 

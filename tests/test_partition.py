@@ -186,7 +186,7 @@ def test_meta_is_what_the_partitions_return(fake):
         out, meta = function(frame, cfg), part.output_meta(frame.iloc[:0], cfg)
         assert list(out.columns) == list(meta.columns) and (out.dtypes == meta.dtypes).all()
     assert config.columns()["words"] == POSITIONS_DTYPE and DETECT.columns()["regions"] == REGIONS_DTYPE
-    assert list(config.columns()) == ["text", "conf", "words", "ocr_error"]          # the error column last
+    assert list(config.columns()) == ["text", "conf", "text_dropped", "words", "ocr_error"]          # the error column last
 
 
 def test_an_empty_partition_loads_no_model(monkeypatch):
@@ -262,3 +262,16 @@ def test_malformed_score_and_a_users_own_error_column(fake):
     out = part.recognize_partition(frame, config)
     assert "malformed region" in out["ocr_error"].iloc[0] or "score" in out["ocr_error"].iloc[0]
     assert pd.isna(out["ocr_error"].iloc[1]) and out["text"].iloc[1] is not None
+
+
+def test_regions_left_out_of_the_text_are_counted():
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", (400, 120), "white")
+    pen = ImageDraw.Draw(image)
+    pen.text((10, 10), "TOTAL 12.50", fill="black", font=ImageFont.load_default(size=28))
+    frame = pd.DataFrame({"content": pd.Series([png_of(image)], dtype=BINARY_DTYPE),
+                          "regions": pd.Series([[{"box": [5, 5, 220, 50]}, {"box": [250, 60, 390, 115]}]],
+                                               dtype=REGIONS_DTYPE)})
+    out = frame.ocr.recognize()                                             # the second region is blank paper
+    assert out["text"].iloc[0].startswith("TOTAL") and out["text_dropped"].iloc[0] == 1
