@@ -19,7 +19,7 @@ from .errors import RegionError
 
 __all__ = ["Region", "parse_region", "clip_region", "crop_region", "crop_quad", "sub_quad", "join_crops", "order_quad",
            "region_record", "upright_matrix", "invert_affine", "affine_points", "affine_region", "background_colour",
-           "warp_upright"]
+           "warp_upright", "box_iou"]
 
 
 @dataclass(frozen=True)
@@ -317,3 +317,12 @@ def warp_upright(image: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarra
     warped = cv2.warpAffine(image, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                             borderValue=background_colour(image))
     return warped, matrix
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two ``(x0, y0, x1, y1)`` boxes (0 when either is empty)."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

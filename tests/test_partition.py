@@ -186,7 +186,7 @@ def test_meta_is_what_the_partitions_return(fake):
         out, meta = function(frame, cfg), part.output_meta(frame.iloc[:0], cfg)
         assert list(out.columns) == list(meta.columns) and (out.dtypes == meta.dtypes).all()
     assert config.columns()["words"] == POSITIONS_DTYPE and DETECT.columns()["regions"] == REGIONS_DTYPE
-    assert list(config.columns()) == ["text", "conf", "text_dropped", "words", "ocr_error"]          # the error column last
+    assert list(config.columns()) == ["text", "conf", "text_dropped", "words", "ocr_error"]  # the error column last
 
 
 def test_an_empty_partition_loads_no_model(monkeypatch):

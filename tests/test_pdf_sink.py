@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 import dask_ocr  # noqa: F401  (registers the accessor)
 from dask_ocr import datasets
 from dask_ocr.documents import DEFAULT_DPI, images_to_pdf
+from dask_ocr.geometry import box_iou
 from dask_ocr.metrics import bag_of_words
 from dask_ocr.schema import BINARY_DTYPE, FLOAT_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, make_column
 from dask_ocr.sinks.pdf import PARTS_DIR, output_names, write_pdf
@@ -77,14 +78,6 @@ def _pdftotext_words(path) -> list[tuple[list[tuple[str, tuple]], float]]:
             for page in ET.fromstring(xhtml).iterfind(".//x:page", ns)]
 
 
-def _iou(a, b) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _image_count(pdf: pikepdf.Pdf, index: int) -> int:
     return len(pdf.pages[index].get_images())
 
@@ -137,7 +130,7 @@ def test_real_pages_words_and_boxes_pdftotext(written):
         assert bag_of_words(text, " ".join(w for w, _ in words)).f1 >= 0.99, path
         scale = Image.open(io.BytesIO(content)).width / width_pt  # points -> pixels at the page's dpi
         truth = [(p["text"], (p["x"], p["y"], p["x"] + p["width"], p["y"] + p["height"])) for p in positions]
-        good = sum(max((_iou([v * scale for v in box], t_box) for t_text, t_box in truth if t_text == word),
+        good = sum(max((box_iou([v * scale for v in box], t_box) for t_text, t_box in truth if t_text == word),
                        default=0.0) >= 0.5 for word, box in words)
         assert good >= 0.95 * len(words), f"{path}: {good}/{len(words)} boxes overlap"
 

@@ -14,6 +14,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from dask_ocr.geometry import box_iou
 from dask_ocr.sinks.pdf_writer import PdfPage, PdfWord, write_searchable_pdf
 
 DPI = 150
@@ -93,14 +94,6 @@ def _pdftotext_words(path) -> list[list[tuple[str, tuple[float, float, float, fl
             for page in ET.fromstring(xhtml).iterfind(".//x:page", namespace)]
 
 
-def _iou(a, b) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _check_words(written: tuple[PdfWord, ...], extracted) -> None:
     """Bag-of-words F1 >= 0.99 and IoU >= 0.5 with the written box for >= 95 % of the words."""
     truth, found = Counter(word.text for word in written), Counter(text for text, _ in extracted)
@@ -113,7 +106,7 @@ def _check_words(written: tuple[PdfWord, ...], extracted) -> None:
         match = next((item for item in unused if item[0] == word.text), None)
         if match is not None:
             unused.remove(match)
-            good += _iou(word.box, match[1]) >= 0.5
+            good += box_iou(word.box, match[1]) >= 0.5
     assert good >= 0.95 * len(written), f"{good}/{len(written)} boxes overlap"
 
 
@@ -160,7 +153,7 @@ def test_text_layer_selection_rects(sample):
     start, count = searcher.get_next()
     assert textpage.count_rects(start, count) == 1
     left, bottom, right, top = textpage.get_rect(0)
-    assert _iou(word.box, (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)) > 0.9
+    assert box_iou(word.box, (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)) > 0.9
     document.close()
 
 

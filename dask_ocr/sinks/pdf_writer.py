@@ -36,6 +36,8 @@ from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphCoordinates
 from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
+from ..documents import Word as PdfWord  # a word and its box (x0, y0, x1, y1) in page-image pixels
+
 __all__ = ["PdfWord", "PdfPage", "write_searchable_pdf"]
 
 FONT_NAME = "GlyphLessFont"
@@ -46,14 +48,6 @@ SPACE_ADVANCE = 0.25  # advance of the space that follows each word, in em
 _FIRST_EXTRA_CID, _LAST_EXTRA_CID = 0xD800, 0xDFFF  # CIDs lent to characters beyond the BMP
 _REPLACEMENT = 0xFFFD
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@dataclass(frozen=True)
-class PdfWord:
-    """A recognised word and its box ``(x0, y0, x1, y1)`` in page-image pixels (top-left origin)."""
-
-    text: str
-    box: tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
