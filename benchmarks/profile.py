@@ -175,10 +175,11 @@ def profile_dataset(records, spec, workers: int, repeats: int) -> dict:
         bounds.append(replay(clock.calls, sessions, workers))   # right after, under the same load
         clocks.append(clock)
         print(f"  pipeline {wall:.2f}s, model-bound {bounds[-1]:.2f}s", flush=True)
-    middle = sorted(range(repeats), key=lambda i: walls[i])[repeats // 2]
+    ratios = [wall / bound for wall, bound in zip(walls, bounds)]
+    middle = sorted(range(repeats), key=lambda i: ratios[i])[repeats // 2]         # the run with the median overhead
     return {"pages": len(records), "workers": workers, "pipeline_s": walls, "model_bound_s": bounds,
-            "stages_s": dict(clocks[middle].seconds), "calls": clocks[middle].calls, "texts": texts,
-            "overhead": statistics.median(w / b for w, b in zip(walls, bounds))}
+            "middle": middle, "stages_s": dict(clocks[middle].seconds), "calls": clocks[middle].calls,
+            "texts": texts, "overhead": ratios[middle]}
 
 
 #: Session settings compared on the recorded calls, each against the defaults.
@@ -249,12 +250,12 @@ def detection_batching(calls, spec, limit: int, repeats: int, batch_size: int = 
 
 def stage_table(name: str, result: dict) -> list[str]:
     """Markdown rows: each stage's thread-seconds and share of the threads' time (wall x workers)."""
-    wall = statistics.median(result["pipeline_s"])
+    wall = result["pipeline_s"][result["middle"]]
     budget = wall * result["workers"]
     stages = dict(result["stages_s"])
     stages["Dask and idle (the rest)"] = max(0.0, budget - sum(stages.values()))
     rows = [f"| {name} | {stage} | {seconds:.2f} | {seconds / budget:.1%} |" for stage, seconds in stages.items()]
-    bound = statistics.median(result["model_bound_s"])
+    bound = result["model_bound_s"][result["middle"]]
     rows.append(f"| {name} | **pipeline wall** / **model-bound wall** ({result['workers']} threads) | "
                 f"{wall:.2f} / {bound:.2f} | overhead **{result['overhead']:.3f}** |")
     return rows
@@ -281,6 +282,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Dask threads (one model thread each)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lever-calls", type=int, default=12, help="recorded calls per model in the lever replays")
+    parser.add_argument("--model", default="ppocr", help="engine to profile (a registered name)")
+    parser.add_argument("--no-levers", action="store_true", help="skip the session lever replays")
     args = parser.parse_args()
 
     import pandas as pd
@@ -288,22 +291,24 @@ def main() -> None:
     from dask_ocr.models.registry import resolve_model
     from dask_ocr.schema import BINARY_DTYPE
 
-    spec = resolve_model("ppocr")
+    spec = resolve_model(args.model)
     warm = load_manifest(args.data, "sroie", 2)
     pipeline(pd.DataFrame({"content": pd.Series([r["content"] for r in warm], dtype=BINARY_DTYPE)}), 1, spec)
     payload, stages, levers = {}, [], []
     for name in args.datasets.split(","):
         print(name, flush=True)
         result = profile_dataset(load_manifest(args.data, name, args.pages), spec, args.workers, args.repeats)
-        lever_times = session_levers(result["calls"], spec, args.lever_calls, args.repeats)
-        batching = detection_batching(result["calls"], spec, args.lever_calls, args.repeats)
+        lever_times, batching = {}, None
+        if not args.no_levers:
+            lever_times = session_levers(result["calls"], spec, args.lever_calls, args.repeats)
+            batching = detection_batching(result["calls"], spec, args.lever_calls, args.repeats)
         result.pop("calls"), result.pop("texts")
         payload[name] = {**result, "session_levers_s": lever_times, "detection_batching_s": batching}
         stages += stage_table(name.upper(), result)
         levers += lever_table(name.upper(), lever_times, batching)
-    lines = [f"Pipeline: `detect` + `recognize` (defaults), Dask threads x{args.workers}, {args.pages} pages per "
-             f"dataset; stage thread-seconds of the median run; overhead = median over {args.repeats} runs of "
-             "pipeline wall / model-bound wall (the recorded ONNX calls replayed alone right after).", "",
+    lines = [f"Pipeline: `detect` + `recognize` (`{args.model}`), Dask threads x{args.workers}, {args.pages} pages per "
+             f"dataset; overhead = pipeline wall / model-bound wall (the recorded ONNX calls replayed alone right "
+             f"after each run), the median of {args.repeats} runs, whose stage thread-seconds are shown.", "",
              "| pages | stage | thread-s | share of threads' time |", "|---|---|---|---|", *stages, "",
              f"Session levers: up to {args.lever_calls} recorded calls per model replayed on one thread, variants "
              f"in turn, medians of {args.repeats}; speed-up against the defaults (shared machine: compare ratios).",

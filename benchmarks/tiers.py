@@ -34,15 +34,15 @@ from _common import DEFAULT_DATA, load_manifest, write_results  # noqa: E402
 VARIANTS = {
     "ppocr": ("ppocr", {}, {}, {}),
     "ppocr_fast": ("ppocr_fast", {}, {}, {}),
-    "ppocr_fast with detection at 544 px": ("ppocr_fast", {"limit_side_len": 544}, {}, {}),
+    "ppocr_fast with detection at 736 px": ("ppocr_fast", {"limit_side_len": 736}, {}, {}),
+    "detection at 640 px (limit_side_len)": ("ppocr", {"limit_side_len": 640}, {}, {}),
+    "detection at 544 px (limit_side_len)": ("ppocr", {"limit_side_len": 544}, {}, {}),
+    "detector int8 static": ("ppocr", {}, {}, {"det": "static"}),
+    "recognizer int8 static": ("ppocr", {}, {}, {"rec": "static"}),
     "memory arena off": ("ppocr", {"session_options": (("arena", False),)}, {"session_options": (("arena", False),)},
                          {}),
     "detector int8 dynamic": ("ppocr", {}, {}, {"det": "dynamic"}),
-    "detector int8 static": ("ppocr", {}, {}, {"det": "static"}),
     "recognizer int8 dynamic": ("ppocr", {}, {}, {"rec": "dynamic"}),
-    "recognizer int8 static": ("ppocr", {}, {}, {"rec": "static"}),
-    "detection at 640 px (limit_side_len)": ("ppocr", {"limit_side_len": 640}, {}, {}),
-    "detection at 544 px (limit_side_len)": ("ppocr", {"limit_side_len": 544}, {}, {}),
 }
 METRICS = ("SROIE pages F1", "FUNSD pages F1", "SROIE lines CER", "IAM lines CER")
 #: Largest accuracy loss a lever may cost to become a default (F1, and CER as a fraction).
@@ -69,12 +69,12 @@ def calibration_inputs(data: Path) -> dict[str, list]:
     return {"det": det, "rec": rec}
 
 
-def int8_models(data: Path, folder: Path) -> dict[tuple[str, str], str]:
-    """Build the four int8 models: ``(kind, method) → path``."""
+def int8_models(data: Path, folder: Path, variants: list[str]) -> dict[tuple[str, str], str]:
+    """Build the int8 models the ``variants`` use: ``(kind, method) → path``."""
     from dask_ocr.models.onnx import quantize_model
     from dask_ocr.models.ppocr import bundled_model_path
 
-    wanted = {(kind, method) for *_, int8 in VARIANTS.values() for kind, method in int8.items()}
+    wanted = {(kind, method) for variant in variants for kind, method in VARIANTS[variant][3].items()}
     calibration = calibration_inputs(data) if any(method == "static" for _, method in wanted) else {}
     paths = {}
     for kind, method in sorted(wanted):
@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None, help="records per dataset (default: all)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
+    parser.add_argument("--output", default="tiers", help="results file name in benchmarks/results")
     args = parser.parse_args()
 
     import dask
@@ -201,7 +202,7 @@ def main() -> None:
     variants = args.variants.split(",")
     rows = {variant: {} for variant in variants}
     with tempfile.TemporaryDirectory() as folder, dask.config.set(scheduler="threads", num_workers=2):
-        int8 = int8_models(args.data, Path(folder))
+        int8 = int8_models(args.data, Path(folder), variants)
         specs = {variant: spec_for(variant, int8) for variant in variants}
         jobs = workloads(args.data, args.limit)
         warm = workloads(args.data, 2)["SROIE pages F1"][0]
@@ -212,14 +213,18 @@ def main() -> None:
                 rows[variant][metric] = run(spec)
                 print(f"{variant} | {metric}: {rows[variant][metric][0]:.4f} in {rows[variant][metric][1]:.1f}s",
                       flush=True)
-    items = {metric: count for metric, (_, count) in jobs.items()}
+            write_table({v: r for v, r in rows.items() if r}, {m: count for m, (_, count) in jobs.items()}, args)
+
+
+def write_table(rows: dict, items: dict, args) -> None:
+    """Write the results so far (after every variant: a long run stopped early keeps what it measured)."""
     lines = table(rows, items)
     lines += ["", f"Dev split ({args.limit or 'all'} records per set), Dask threads x2, one run (shared machine: "
                   "read the ratios). `ppocr_medium` (the PP-OCRv6 medium recognizer, fetched on first use) is not "
                   "measured: this machine has no internet."]
     payload = {"rows": {v: {m: {"value": s[0], "seconds": s[1]} for m, s in r.items()} for v, r in rows.items()},
                "items": items, "limit": args.limit}
-    write_results("tiers", payload, "\n".join(lines))
+    write_results(args.output, payload, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ DESKEW = False
 #: Skew beyond this many degrees is not undone (it is taken for a wrong estimate).
 MAX_SKEW = 20.0
 #: A skew this large (degrees) is undone before detecting again; a smaller one only straightens the lines.
-DESKEW_MIN_ANGLE = 1.0
+DESKEW_MIN_ANGLE = 4.0
 #: A region at least this many times longer than wide tells which way the text lines run.
 LINE_ASPECT = 2.0
 #: Lines read both ways to tell upright text from upside-down text, and the most of each read (in heights).
@@ -40,3 +40,5 @@ ORIENTATION_LINES = 4
 ORIENTATION_WINDOW = 6.0
 #: Region readings less confident than this are left out of the text (a model's spec may say otherwise).
 MIN_CONFIDENCE = 0.5
+#: Sample lines reading this confidently along the text axis are taken as upright without reading them turned.
+UPRIGHT_CONFIDENCE = 0.9

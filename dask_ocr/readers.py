@@ -164,8 +164,10 @@ def files_frame(paths: list[str], contents: list, errors: list, start: int = 0):
 
 #: What a directory given to :func:`read_documents` is expanded to.
 DOCUMENT_SUFFIXES = (".pdf", *IMAGE_SUFFIXES)
-#: The most pages per partition of :func:`read_documents` (rendered pages are a few MB each).
-MAX_PAGES_PER_PARTITION = 32
+#: The most pages per partition of :func:`read_documents`: a worker holds a partition's rendered pages and
+#: their crops at once, so this bounds its memory whatever the documents' length (``benchmarks/documents.py``
+#: measured 1.09 GB peak worker RSS for a 20-page document and 2.37 GB for 400 pages at 32 pages per partition).
+MAX_PAGES_PER_PARTITION = 8
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,7 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         Resolution PDF pages are rendered at (default :data:`dask_ocr.documents.DEFAULT_DPI`);
         TIFF frames and images keep their own.
     pages_per_partition : int, optional
-        Default: ``npartitions`` partitions, at most 32 pages each.
+        Default: ``npartitions`` partitions, at most 8 pages each.
     npartitions : int, optional
         Partitions to aim for when ``pages_per_partition`` is not given; default sized for the
         current client as :func:`read_images` does (3 per worker thread on CPU, 2 per GPU worker).

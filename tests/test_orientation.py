@@ -15,7 +15,6 @@ from dask_ocr import runtime
 from dask_ocr.geometry import (
     Region,
     affine_points,
-    affine_region,
     invert_affine,
     upright_matrix,
     warp_upright,
@@ -26,6 +25,7 @@ from dask_ocr.metrics import bag_of_words
 from dask_ocr.models.base import Recognition
 from dask_ocr.orientation import PageAngle, detect_upright, estimate_angle, map_page, text_angle
 from dask_ocr.schema import BINARY_DTYPE
+
 from ocrdata import load_manifest, png
 
 # ------------------------------------------------------------------------------- geometry
