@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from . import defaults
-from .documents import DEFAULT_DPI
 from .formats import OUTPUT_FORMATS
 
 __all__ = ["main"]
@@ -235,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--pages-per-partition", "--files-per-partition", dest="pages_per_partition", type=int,
                         default=None, help="default: sized for the cluster")
     runner.add_argument("--dpi", type=float, default=None,
-                        help=f"resolution PDF pages are rendered at (default {DEFAULT_DPI})")
+                        help=f"resolution PDF pages are rendered at (default {defaults.DPI})")
     runner.add_argument("--force-ocr", action="store_true",
                         help="OCR every page, also those whose PDF text layer holds their text")
     runner.add_argument("--password", default=None, help="password of encrypted PDFs")

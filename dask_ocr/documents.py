@@ -21,12 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import defaults
 from .errors import RowError
 
 __all__ = [
-    "DEFAULT_DPI",
-    "DEFAULT_MAX_PAGE_PIXELS",
-    "DEFAULT_MIN_TEXT_CHARS",
     "DocumentError",
     "Word",
     "RenderedPage",
@@ -38,12 +36,6 @@ __all__ = [
     "images_to_tiff",
 ]
 
-#: Resolution at which PDF pages are rasterised unless told otherwise.
-DEFAULT_DPI = 200
-#: An enormous page is rendered at the highest dpi whose image has at most this many pixels.
-DEFAULT_MAX_PAGE_PIXELS = 60_000_000
-#: A page whose text layer has at least this many non-space characters can skip OCR.
-DEFAULT_MIN_TEXT_CHARS = 10
 
 _KINDS = ("pdf", "tiff", "image")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF
@@ -464,7 +456,7 @@ def count_pages(file, kind: str, password: str | None = None) -> int:
     return n_pages
 
 
-def render_page(file, kind: str, index: int, dpi: float = DEFAULT_DPI, max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
+def render_page(file, kind: str, index: int, dpi: float = defaults.DPI, max_page_pixels: int = defaults.MAX_PAGE_PIXELS,
                 password: str | None = None, render: bool = True) -> RenderedPage:
     """One page of a document as an image, with the PDF text layer and its word boxes.
 
@@ -503,7 +495,7 @@ def render_page(file, kind: str, index: int, dpi: float = DEFAULT_DPI, max_page_
     return _render_raster(file, kind, index, max_page_pixels, render)
 
 
-def has_text_layer(page: RenderedPage, min_chars: int = DEFAULT_MIN_TEXT_CHARS) -> bool:
+def has_text_layer(page: RenderedPage, min_chars: int = defaults.MIN_TEXT_CHARS) -> bool:
     """Whether ``page.text`` has at least ``min_chars`` non-space characters (so OCR can be skipped)."""
     if not page.text:
         return False

@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import defaults
 from .errors import RowError
 from .schema import ERROR_COL, TEXT_LAYER_COL
 
@@ -164,10 +165,6 @@ def files_frame(paths: list[str], contents: list, errors: list, start: int = 0):
 
 #: What a directory given to :func:`read_documents` is expanded to.
 DOCUMENT_SUFFIXES = (".pdf", *IMAGE_SUFFIXES)
-#: The most pages per partition of :func:`read_documents`: a worker holds a partition's rendered pages and
-#: their crops at once, so this bounds its memory whatever the documents' length (``benchmarks/documents.py``
-#: measured 1.09 GB peak worker RSS for a 20-page document and 2.37 GB for 400 pages at 32 pages per partition).
-MAX_PAGES_PER_PARTITION = 8
 
 
 @dataclass(frozen=True)
@@ -212,7 +209,7 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     paths : str, path or list of them
         Files, directories (their PDFs and images), globs or fsspec URLs.
     dpi : float, optional
-        Resolution PDF pages are rendered at (default :data:`dask_ocr.documents.DEFAULT_DPI`);
+        Resolution PDF pages are rendered at (default :data:`dask_ocr.defaults.DPI`);
         TIFF frames and images keep their own.
     pages_per_partition : int, optional
         Default: ``npartitions`` partitions, at most 8 pages each.
@@ -224,7 +221,7 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         that layer instead of rendering it for OCR (``False`` forces OCR on every page).
     min_text_chars : int, optional
         Non-space characters a text layer needs to be used (default
-        :data:`dask_ocr.documents.DEFAULT_MIN_TEXT_CHARS`, like Visual NLP's ``minSizeBeforeFallback``).
+        :data:`dask_ocr.defaults.MIN_TEXT_CHARS`, like Visual NLP's ``minSizeBeforeFallback``).
     password : str, optional
         For encrypted PDFs.
     max_page_pixels : int, optional
@@ -245,17 +242,15 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     """
     import dask.dataframe as dd
 
-    from . import documents
-
-    options = DocumentOptions(float(dpi or documents.DEFAULT_DPI),
-                              int(max_page_pixels or documents.DEFAULT_MAX_PAGE_PIXELS), bool(use_text_layer),
-                              int(documents.DEFAULT_MIN_TEXT_CHARS if min_text_chars is None else min_text_chars),
+    options = DocumentOptions(float(dpi or defaults.DPI),
+                              int(max_page_pixels or defaults.MAX_PAGE_PIXELS), bool(use_text_layer),
+                              int(defaults.MIN_TEXT_CHARS if min_text_chars is None else min_text_chars),
                               password)
     if options.dpi <= 0:
         raise ValueError(f"dpi must be > 0, got {dpi}")
     fs, files = list_files(paths, storage_options, suffixes=DOCUMENT_SUFFIXES, recursive=recursive)
     items = [item for path in files for item in _document_pages(fs, path, password)]
-    per_partition = pages_per_partition or min(MAX_PAGES_PER_PARTITION,
+    per_partition = pages_per_partition or min(defaults.MAX_PAGES_PER_PARTITION,
                                                default_files_per_partition(len(items), npartitions))
     if per_partition < 1:
         raise ValueError(f"pages_per_partition must be >= 1, got {per_partition}")

@@ -12,8 +12,8 @@ import pikepdf
 import pytest
 from PIL import Image, features
 
+from dask_ocr.defaults import DPI as DEFAULT_DPI
 from dask_ocr.documents import (
-    DEFAULT_DPI,
     DocumentError,
     RenderedPage,
     count_pages,

@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
+from .. import defaults
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
 from .pdf_writer import PdfPage, PdfWord, write_searchable_pdf
 
@@ -60,7 +61,7 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
     df : pandas.DataFrame or dask.dataframe.DataFrame
         E.g. ``read_documents(...).ocr.detect().ocr.recognize(positions_col="positions")``: ``path``,
         ``page``, ``content``, ``width``/``height``/``dpi`` (optional: read from the image, else
-        :data:`dask_ocr.documents.DEFAULT_DPI`), ``positions``, ``text_source`` and ``ocr_error`` (optional).
+        :data:`dask_ocr.defaults.DPI`), ``positions``, ``text_source`` and ``ocr_error`` (optional).
     path : str
         Output folder (local or fsspec URL); ``<stem of the document path>.pdf`` per document, with a short hash
         of the document path appended when two documents share a stem.
@@ -218,12 +219,12 @@ def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, s
 
 def _rasterise(row: dict, page_number: int, job: _PdfJob, sources: dict) -> tuple[bytes | None, dict]:
     """Render a born-digital page at the row's dpi (its word boxes then fit the rendering)."""
-    from ..documents import DEFAULT_DPI, render_page
+    from ..documents import render_page
 
     source = _source_pdf(str(row["path"]), job, sources)
     if source is None:
         return None, row
-    dpi = DEFAULT_DPI if _missing(row.get("dpi")) else float(row["dpi"])
+    dpi = defaults.DPI if _missing(row.get("dpi")) else float(row["dpi"])
     rendered = render_page(source, "pdf", page_number - 1, dpi=dpi)
     return rendered.content, {**row, "width": rendered.width, "height": rendered.height, "dpi": rendered.dpi}
 
@@ -243,10 +244,9 @@ def _source_pdf(path: str, job: _PdfJob, sources: dict) -> bytes | None:
 
 
 def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
-    """Pixel size and dpi of a page: its columns where present, else the image header (and DEFAULT_DPI)."""
+    """Pixel size and dpi of a page: its columns where present, else the image header (and ``defaults.DPI``)."""
     from PIL import Image
 
-    from ..documents import DEFAULT_DPI
 
     width, height, dpi = (row.get(name) for name in ("width", "height", "dpi"))
     if _missing(width) or _missing(height) or _missing(dpi):
@@ -256,7 +256,7 @@ def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
         height = size[1] if _missing(height) else height
         if _missing(dpi):
             own = float(info_dpi[0]) if isinstance(info_dpi, tuple) and info_dpi else 0.0
-            dpi = own if own > 1 else DEFAULT_DPI
+            dpi = own if own > 1 else defaults.DPI
     return int(width), int(height), float(dpi)
 
 
