@@ -299,6 +299,43 @@ def test_lossless_images_and_jpeg2000_in_pdf():
     assert filters[2] == pikepdf.Name.JPXDecode
 
 
+def _ccitt_pdf(image: Image.Image) -> bytes:
+    """A one-page PDF holding the bilevel ``image`` as a CCITT Group 4 (fax) image, as office scanners write."""
+    tiff = io.BytesIO()
+    image.save(tiff, format="TIFF", compression="group4", tiffinfo={278: image.height})   # one strip
+    tags = Image.open(io.BytesIO(tiff.getvalue())).tag_v2
+    offset, length = tags[273][0], tags[279][0]
+    pdf = pikepdf.new()
+    xobject = pikepdf.Stream(pdf, tiff.getvalue()[offset:offset + length], Type=pikepdf.Name.XObject,
+                             Subtype=pikepdf.Name.Image, Width=image.width, Height=image.height, BitsPerComponent=1,
+                             ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.CCITTFaxDecode,
+                             DecodeParms=pikepdf.Dictionary(K=-1, Columns=image.width, Rows=image.height,
+                                                            BlackIs1=True))
+    page = pdf.add_blank_page(page_size=image.size)
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobject))
+    page.obj.Contents = pdf.make_stream(f"q {image.width} 0 0 {image.height} 0 0 cm /Im0 Do Q".encode())
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_ccitt_fax_image_in_pdf():
+    if not features.check("libtiff"):
+        pytest.skip("Pillow has no libtiff here to write CCITT Group 4")
+    from PIL import ImageDraw
+
+    image = Image.new("1", (240, 80), 1)
+    drawing = ImageDraw.Draw(image)
+    drawing.rectangle([20, 20, 100, 40], fill=0)
+    drawing.text((120, 30), "CCITT G4", fill=0)
+    data = _ccitt_pdf(image)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert next(iter(pdf.pages[0].get_images().values())).Filter == pikepdf.Name.CCITTFaxDecode
+    page = render_page(data, "pdf", 0, dpi=72)
+    rendered = np.asarray(Image.open(io.BytesIO(page.content)).convert("L"))
+    assert np.array_equal(rendered < 128, np.asarray(image.convert("L")) < 128)    # every pixel, not inverted
+
+
 def test_exif_rotation_is_honoured_alike_for_images_and_pdfs():
     out = io.BytesIO()
     exif = Image.Exif()
