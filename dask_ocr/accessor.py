@@ -144,8 +144,9 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
         ``model`` reading a few lines both ways.
     deskew : bool
         Find how far the text lines are turned from the nearest axis (up to 20 degrees) and
-        detect again on the straightened page if it is by 1 degree or more; the clockwise skew
-        goes to a ``skew`` column (float degrees).
+        detect again on the straightened page if it is by 4 degrees or more; the clockwise skew
+        goes to a ``skew`` column (float degrees), and :func:`recognize` groups the lines of pages
+        skewed by 2 degrees or more with the skew undone.
 
     Returns
     -------

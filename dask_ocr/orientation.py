@@ -190,7 +190,7 @@ def estimate_angle(image: np.ndarray, regions: Sequence[Region], recognizer=None
 
 
 def detect_upright(image: np.ndarray, detector, recognizer=None, orientation: bool = True, deskew: bool = True,
-                   min_skew: float = defaults.DESKEW_MIN_ANGLE) -> tuple[list[Region], PageAngle]:
+                   min_skew: float = defaults.REDETECT_MIN_ANGLE) -> tuple[list[Region], PageAngle]:
     """Detect text on ``image`` brought upright; regions in ``image``'s own pixels.
 
     The page is detected as it is; if :func:`estimate_angle` finds it turned (or skewed by at least

@@ -277,12 +277,15 @@ def _crop_row(image: np.ndarray, ids: list[int], regions: list[Region], config: 
 
 
 def _row_angle(orientation, skew) -> PageAngle | None:
-    """A row's page geometry from its ``orientation`` and ``skew`` cells (null = 0); ``None`` if upright."""
+    """A row's page geometry from its ``orientation`` and ``skew`` cells (null = 0); ``None`` if upright.
+
+    A skew under ``defaults.DESKEW_MIN_ANGLE`` is read as none: the page is read as it lies.
+    """
     orientation = 0 if orientation is None or pd.isna(orientation) else orientation
     skew = 0.0 if skew is None or pd.isna(skew) else float(skew)
     if float(orientation) % 90 or not np.isfinite(skew):
         raise RowError(f"orientation must be a multiple of 90 degrees and skew finite, got {orientation!r}, {skew!r}")
-    angle = PageAngle(int(orientation) % 360, skew)
+    angle = PageAngle(int(orientation) % 360, skew if abs(skew) >= defaults.DESKEW_MIN_ANGLE else 0.0)
     return angle if angle.total else None
 
 
