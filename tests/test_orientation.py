@@ -220,6 +220,19 @@ def test_every_row_comes_out_and_bad_geometry_is_the_rows_error(stand_in_models)
     assert "multiple of 90" in read["ocr_error"][0] and read["text"].isna().all()
 
 
+def test_a_skew_below_the_estimates_error_is_read_as_the_page_lies(stand_in_models):
+    from dask_ocr import defaults
+
+    df = frame_of([drawn_page()]).ocr.detect()
+    plain = df.ocr.recognize(positions_col="positions")
+    for skew, same in [(0.0, True), (defaults.DESKEW_MIN_ANGLE - 0.5, True), (defaults.DESKEW_MIN_ANGLE + 1.0, False)]:
+        tilted = df.assign(orientation=pd.Series([0], dtype="int32[pyarrow]"),
+                           skew=pd.Series([skew], dtype="double[pyarrow]")).ocr.recognize(positions_col="positions")
+        unchanged = tilted["text"].tolist() == plain["text"].tolist() and \
+            tilted["positions"].iloc[0] == plain["positions"].iloc[0]
+        assert unchanged is same, skew                  # from the threshold on, lines are grouped deskewed
+
+
 def test_dask_frames_carry_the_geometry_columns(stand_in_models):
     import dask.dataframe as dd
 
