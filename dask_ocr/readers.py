@@ -212,7 +212,7 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         Resolution PDF pages are rendered at (default :data:`dask_ocr.defaults.DPI`);
         TIFF frames and images keep their own.
     pages_per_partition : int, optional
-        Default: ``npartitions`` partitions, at most 8 pages each.
+        Default: ``npartitions`` partitions, at most ``defaults.MAX_PAGES_PER_PARTITION`` (4) pages each.
     npartitions : int, optional
         Partitions to aim for when ``pages_per_partition`` is not given; default sized for the
         current client as :func:`read_images` does (3 per worker thread on CPU, 2 per GPU worker).
