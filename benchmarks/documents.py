@@ -109,11 +109,6 @@ def plain_loop(path: Path) -> tuple[float, int]:
     return seconds, pages
 
 
-def _seconds_and_count(result) -> tuple[float, int]:
-    seconds, frame = result
-    return seconds, len(frame)
-
-
 def _peak_rss_mib() -> float:
     import resource
 
@@ -145,8 +140,9 @@ def main() -> None:
         digital = born_digital(args.pages, folder)
         with dask_ocr.start_cluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
             ours(scanned_pdf(args.data, 4, folder, "warm.pdf"))  # models are loaded by the plugin; warm the path
-            ours_s, pages = _seconds_and_count(ours(scanned))
-            digital_s, digital_pages = _seconds_and_count(ours(digital))
+            ours_s, scanned_frame = ours(scanned)
+            digital_s, digital_frame = ours(digital)
+            pages, digital_pages = len(scanned_frame), len(digital_frame)
             sweep = dpi_sweep(args.data, args.dpi_pages, args.dpis, folder)
             rss = {n: peak_worker_rss(client, scanned_pdf(args.data, n, folder, f"rss_{n}.pdf", distinct=args.small))
                    for n in (args.small, args.large)}

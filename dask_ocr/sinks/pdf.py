@@ -247,7 +247,6 @@ def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
     """Pixel size and dpi of a page: its columns where present, else the image header (and ``defaults.DPI``)."""
     from PIL import Image
 
-
     width, height, dpi = (row.get(name) for name in ("width", "height", "dpi"))
     if _missing(width) or _missing(height) or _missing(dpi):
         with Image.open(io.BytesIO(image)) as decoded:
