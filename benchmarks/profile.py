@@ -3,7 +3,8 @@
     python benchmarks/profile.py --data ../shared/data --pages 20 --workers 2 --repeats 3
 
 For SROIE and FUNSD dev pages, the default pipeline runs through a Dask DataFrame on the threaded
-scheduler with ``--workers`` threads (three partitions per thread, as ``throughput.py``), with every
+scheduler with ``--workers`` threads (three partitions per thread, as ``throughput.py``), in a process
+tuned as a Dask worker's is (:func:`dask_ocr.tuning.tune_worker_process`), with every
 stage timed per call on the thread that runs it: decoding, resizing (and normalising), the
 detection model, its post-processing, cropping, the recognition model, CTC decoding, layout,
 formats, Arrow columns; "Dask and idle" is what is left of the threads' time (scheduling, the
@@ -290,7 +291,9 @@ def main() -> None:
 
     from dask_ocr.models.registry import resolve_model
     from dask_ocr.schema import BINARY_DTYPE
+    from dask_ocr.tuning import tune_worker_process
 
+    tune_worker_process()
     spec = resolve_model(args.model)
     warm = load_manifest(args.data, "sroie", 2)
     pipeline(pd.DataFrame({"content": pd.Series([r["content"] for r in warm], dtype=BINARY_DTYPE)}), 1, spec)

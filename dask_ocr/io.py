@@ -67,7 +67,8 @@ def decode_image(data, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageDecodeError(f"image data is corrupt or truncated: {exc}") from None
     if width < 1 or height < 1:
         raise ImageDecodeError(f"image has no pixels ({width}x{height})")
-    return _to_rgb(ImageOps.exif_transpose(image))
+    ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright page
+    return _to_rgb(image)
 
 
 def _is_null(value) -> bool:
@@ -94,4 +95,6 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))

@@ -61,7 +61,7 @@ def load_model(key: ModelKey, worker=None):
     if worker is not None:
         from .tuning import tune_worker_process
 
-        tune_worker_process(worker.state.nthreads)
+        tune_worker_process()
     model = _FACTORIES[key.task](key.spec, threads=key.threads, use_gpu=key.use_gpu)
     with _LOCK:
         _LOADS[key.label()] += 1

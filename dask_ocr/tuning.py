@@ -26,15 +26,18 @@ def _keep_large_blocks_on_the_heap() -> None:
         return
 
 
-def tune_worker_process(threads: int) -> None:
+def tune_worker_process() -> None:
     """Tune a Dask worker process for inference before its first model loads.
 
-    Heap allocation as above, and OpenCV limited to the worker's ``threads`` (it would start one
-    per core in every worker process, oversubscribing the cores that the worker threads already fill).
+    Heap allocation as above, and OpenCV kept on the calling thread: each of the worker's
+    threads runs one task, whose models run on its own thread by default, and OpenCV's pool (one
+    thread per core in every worker process) would contend with them for the same cores.
+    ``benchmarks/profile.py`` measured the overhead over the models' own time on SROIE pages at
+    1.086, 1.090 and 1.085 with OpenCV on two threads, 1.098, 1.063 and 1.062 on one.
     """
     _keep_large_blocks_on_the_heap()
     try:
         import cv2
     except ImportError:
         return
-    cv2.setNumThreads(max(1, int(threads)))
+    cv2.setNumThreads(1)

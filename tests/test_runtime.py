@@ -98,12 +98,12 @@ def test_a_worker_plugin_model_is_used_before_the_process_cache(fresh, monkeypat
 
     held, tuned = object(), []
     monkeypatch.setattr(runtime, "_current_worker", lambda: FakeWorker({ModelKey(PPOCR, "recognize", 1): held}))
-    monkeypatch.setattr(tuning, "tune_worker_process", tuned.append)
+    monkeypatch.setattr(tuning, "tune_worker_process", lambda: tuned.append("tuned"))
     assert get_model(ModelKey(PPOCR, "recognize", 4)) is held        # any thread count
     assert model_loads() == {} and tuned == []
     assert get_model(ModelKey(PPOCR, "recognize", 1, True)) is not held   # asks for the GPU; the plugin's: auto
     assert model_loads() == {"ppocr:recognize:1t:gpu=True": 1} and fresh == [("ppocr", 1, True)]
-    assert tuned == [3]                                   # the worker process is tuned before it loads
+    assert tuned == ["tuned"]                             # the worker process is tuned before it loads
 
 
 @pytest.fixture(scope="module")
