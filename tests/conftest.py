@@ -1,12 +1,16 @@
-"""Shared fixtures: offline settings and pages from the evaluation data."""
+"""Shared fixtures: offline settings, a fresh model cache, and pages from the evaluation data."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The run's own model cache (the int8 detector is built in it on first use), inherited by cluster workers.
+os.environ["DASK_OCR_CACHE"] = _CACHE = tempfile.mkdtemp(prefix="dask_ocr_test_cache_")
 
 import dask_ocr  # noqa: E402,F401  (registers the accessor)
 
@@ -21,3 +25,7 @@ def sroie_pages():
 @pytest.fixture(scope="session")
 def funsd_pages():
     return load_manifest("funsd", 4)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_CACHE, ignore_errors=True)

