@@ -114,7 +114,8 @@ class PPOCRDetector:
 
     def __init__(self, model_path=None, threads: int = 1, use_gpu: bool | None = None, thresh: float = 0.3,
                  box_thresh: float = 0.5, unclip_ratio: float = 1.6, limit_side_len: int = 736,
-                 max_side_len: int = 2000, batch_size: int = 1, session_options: tuple = (), quantize: bool | None = None):
+                 max_side_len: int = 2000, batch_size: int = 1, session_options: tuple = (),
+                 quantize: bool | None = None):
         from rapidocr.ch_ppocr_det.utils import DBPostProcess
 
         self.limit_side_len, self.max_side_len, self.batch_size = limit_side_len, max_side_len, batch_size
