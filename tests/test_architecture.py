@@ -32,7 +32,8 @@ ALLOWED = {
 }
 HEAVY = {"torch", "transformers", "pandas", "pyarrow", "dask", "distributed", "dask_cuda"}
 #: What a backend (``dask_ocr/models/*``) may import from the package: nothing that brings pandas or dask.
-BACKEND_ALLOWED = {"defaults", "errors", "geometry", "batching"}
+# samples: the generated pages (numpy and Pillow only) that the int8 detector is calibrated on.
+BACKEND_ALLOWED = {"defaults", "errors", "geometry", "batching", "samples"}
 BACKENDS = ["dask_ocr.models.ppocr", "dask_ocr.models.trocr", "dask_ocr.models.tesseract"]
 
 

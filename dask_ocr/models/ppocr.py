@@ -164,12 +164,15 @@ class PPOCRDetector:
         content at the same scale, with activations half as large, which halves the calibration's
         peak memory (onnxruntime keeps every activation of the instrumented graph).
         """
-        from ..io import decode_image
+        import io
+
+        from PIL import Image
+
         from ..samples import make_sample_pages
 
         inputs = []
         for page in make_sample_pages(CALIBRATION_PAGES):
-            canvas = _padded_canvas(decode_image(page.content))[0]
+            canvas = _padded_canvas(np.asarray(Image.open(io.BytesIO(page.content)).convert("RGB")))[0]
             batch = self._batch_input([canvas], detection_size(*canvas.shape[:2], self.limit_side_len,
                                                                 self.max_side_len))
             side = min(batch.shape[2:])
