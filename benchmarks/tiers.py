@@ -36,7 +36,6 @@ from _common import DEFAULT_DATA, load_manifest, write_results  # noqa: E402
 VARIANTS = {
     "ppocr": ("ppocr", {}, {}, {}),
     "ppocr_fast": ("ppocr_fast", {}, {}, {}),
-    "ppocr_fast (detector not quantized)": ("ppocr_fast", {"quantize": False}, {}, {}),
     "detector not quantized (the previous default)": ("ppocr", {"quantize": False}, {}, {}),
     "detection at 640 px (limit_side_len)": ("ppocr", {"limit_side_len": 640}, {}, {}),
     "detection at 544 px (limit_side_len)": ("ppocr", {"limit_side_len": 544}, {}, {}),
@@ -51,39 +50,40 @@ METRICS = ("SROIE pages F1", "FUNSD pages F1", "SROIE lines CER", "IAM lines CER
 F1_TOLERANCE, CER_TOLERANCE = 0.005, 0.001
 
 
-def calibration_inputs(data: Path) -> dict[str, list]:
-    """Model inputs to calibrate static int8 on: generated pages, FONDUE pages, Hooker lines (no evaluation data)."""
+def recognizer_calibration(data: Path) -> list:
+    """Recognizer inputs to calibrate static int8 on: lines of generated pages, FONDUE pages and Hooker lines (no
+    evaluation data)."""
     from dask_ocr.batching import padded_width, plan_batches
     from dask_ocr.geometry import crop_region
     from dask_ocr.io import decode_image
-    from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer, _padded_canvas, detection_size
+    from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer
     from dask_ocr.samples import make_sample_pages
 
     pages = [decode_image(p.content) for p in make_sample_pages(12, seed=7)]
     pages += [decode_image(r["content"]) for r in load_manifest(data, "fondue_en_print")]
-    detector, recognizer = PPOCRDetector(), PPOCRRecognizer()
-    det = [detector._batch_input([canvas], detection_size(*canvas.shape[:2]))
-           for canvas, _ in map(_padded_canvas, pages)]
-    crops = [crop_region(page, region) for page, regions in zip(pages, detector.detect(pages)) for region in regions]
+    recognizer = PPOCRRecognizer()
+    crops = [crop_region(page, region) for page, regions in zip(pages, PPOCRDetector().detect(pages))
+             for region in regions]
     crops += [decode_image(r["content"]) for r in load_manifest(data, "hooker_lines", 40)]
     widths = [padded_width(recognizer._resized_width(c), 64, 64) for c in crops]
-    rec = [recognizer._batch_input([crops[i] for i in batch], widths[batch[0]]) for batch in plan_batches(widths, 32)]
-    return {"det": det, "rec": rec}
+    return [recognizer._batch_input([crops[i] for i in batch], widths[batch[0]]) for batch in plan_batches(widths, 32)]
 
 
 def int8_models(data: Path, folder: Path, variants: list[str]) -> dict[tuple[str, str], str]:
-    """Build the int8 models the ``variants`` use: ``(kind, method) → path``."""
+    """Build the int8 models the ``variants`` use: ``(kind, method) → path`` (static: the recognizer only; the
+    detector's static copy is the engine's default)."""
     from dask_ocr.models.onnx import quantize_model
     from dask_ocr.models.ppocr import bundled_model_path
 
     wanted = {(kind, method) for variant in variants for kind, method in VARIANTS[variant][3].items()}
-    calibration = calibration_inputs(data) if any(method == "static" for _, method in wanted) else {}
+    if ("det", "static") in wanted:
+        raise ValueError("the static int8 detector is the engine's default: use the 'ppocr' variant")
     paths = {}
     for kind, method in sorted(wanted):
         start = time.perf_counter()
+        calibration = recognizer_calibration(data) if method == "static" else None
         paths[kind, method] = str(quantize_model(bundled_model_path(kind), folder / f"{kind}_{method}.onnx",
-                                                 calibration.get(kind) if method == "static" else None,
-                                                 per_channel=method == "static"))
+                                                 calibration, per_channel=method == "static"))
         print(f"int8 {kind} {method}: {time.perf_counter() - start:.0f}s", flush=True)
     return paths
 
