@@ -1,20 +1,27 @@
-"""A resumable Parquet writer: one part per partition, written whole or not at all."""
+"""A resumable Parquet writer: one part per partition, written whole or not at all.
+
+The output folder holds ``part.NNNNNN.parquet`` per partition and ``_dask_ocr_job.json``, the job record:
+the job's partitioning, columns and fingerprint, and the token its temporary files are named with.  Only the
+parts and temporaries that record names are ever removed; a folder holding anything else is refused.
+"""
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
 from dataclasses import dataclass
 
 import dask
-from dask.base import tokenize
 
 from ..progress import compute_with_progress
 from ..scheduling import current_client, has_gpu_workers
+from .files import LOCK_FILE, RecordError, folder_lock, read_record, write_record
+from .fingerprint import fingerprint
 
 __all__ = ["JOB_FILE", "JobStatus", "job_status", "part_path", "write_parquet"]
 
 JOB_FILE = "_dask_ocr_job.json"
+_PART = re.compile(r"part\.\d{6}\.parquet")
 
 
 def _part_name(index: int) -> str:
@@ -26,13 +33,18 @@ def part_path(path: str, index: int) -> str:
     return f"{str(path).rstrip('/')}/{_part_name(index)}"
 
 
-def _write_part(frame, fs, root: str, index: int) -> int:
+def _temporary_name(index: int, run: str) -> str:
+    """The hidden file partition ``index`` is written to by the run whose record holds ``run``."""
+    return f".{_part_name(index)}.{run}"
+
+
+def _write_part(frame, fs, root: str, index: int, run: str) -> int:
     """Write one partition to a hidden temporary file, then move it into place (all or nothing)."""
     import pyarrow.parquet as pq
 
     from ..portable_parquet import portable_parquet_table
 
-    temporary = f"{root}/.{_part_name(index)}.{uuid.uuid4().hex}"
+    temporary = f"{root}/{_temporary_name(index, run)}"
     with fs.open(temporary, "wb") as handle:  # nested columns recorded so that plain pandas reads them too
         pq.write_table(portable_parquet_table(frame), handle)
     fs.mv(temporary, f"{root}/{_part_name(index)}")
@@ -53,35 +65,50 @@ class JobStatus:
 
 
 def _job_record(ddf) -> dict:
-    """What identifies a job: its partitioning, columns, and a fingerprint of its whole graph (inputs,
-    models, settings), deterministic across processes for the same files and calls."""
+    """What identifies a job: its partitioning, columns, and a fingerprint of what defines it (inputs, steps,
+    models, settings; see :mod:`dask_ocr.sinks.fingerprint`), the same across processes for the same job."""
     return {"writer": "dask_ocr", "npartitions": int(ddf.npartitions), "columns": [str(c) for c in ddf.columns],
-            "fingerprint": tokenize(ddf)}
+            "fingerprint": fingerprint(ddf)}
+
+
+def _same_job(previous: dict, job: dict) -> bool:
+    return all(previous.get(key) == value for key, value in job.items())
 
 
 def _listing(fs, root: str) -> set[str]:
     if fs.isfile(root):
         raise FileExistsError(f"{root} is a file; write_parquet writes a directory of Parquet parts: "
                               "give a directory path")
-    return {p.rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)} if fs.exists(root) else set()
+    if not fs.exists(root):
+        return set()
+    return {p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)} - {LOCK_FILE}
 
 
-def _our_files(names: set[str], npartitions: int) -> tuple[list[str], list[str]]:
-    """The parts (and half-written temporaries) of a recorded job among ``names``."""
+def _our_files(names: set[str], record: dict) -> tuple[list[str], list[str]]:
+    """The parts and half-written temporaries among ``names`` that the job ``record`` names."""
+    npartitions, run = int(record.get("npartitions", 0)), record.get("run")
+    if not record:  # an unreadable record (overwrite=True): the parts named as ours are taken as its job's
+        return sorted(name for name in names if _PART.fullmatch(name)), []
     parts = sorted(_part_name(i) for i in range(npartitions) if _part_name(i) in names)
-    temporaries = sorted(n for n in names if n.startswith(".part.") and n.split(".")[2].isdigit())
+    temporaries = sorted(name for i in range(npartitions) if run
+                         for name in [_temporary_name(i, str(run))] if name in names)
     return parts, temporaries
 
 
-def _previous_job(fs, root: str, names: set[str]) -> dict | None:
+def _previous_job(fs, root: str, names: set[str], overwrite: bool = False) -> dict | None:
+    """The record of the job that wrote ``root`` (``{}`` for an unreadable one with ``overwrite``)."""
     if JOB_FILE not in names:
         if names:
             shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
             raise FileExistsError(f"{root} holds files not written by dask_ocr ({shown}); they are left alone: "
                                   "write to a new or empty directory")
         return None
-    with fs.open(f"{root}/{JOB_FILE}", "r") as handle:
-        return json.load(handle)
+    try:
+        return read_record(fs, f"{root}/{JOB_FILE}")
+    except RecordError as exc:
+        if overwrite:
+            return {}
+        raise RecordError(f"{exc}: pass overwrite=True (--overwrite) to write the job again") from None
 
 
 def job_status(ddf, path: str, resume: bool = True, overwrite: bool = False,
@@ -98,17 +125,17 @@ def job_status(ddf, path: str, resume: bool = True, overwrite: bool = False,
     """
     fs, root = _filesystem(path, storage_options)
     names = _listing(fs, root)
-    previous, job = _previous_job(fs, root, names), _job_record(ddf)
+    previous, job = _previous_job(fs, root, names, overwrite), _job_record(ddf)
     if previous is None or overwrite:
         return JobStatus((), job["npartitions"], 0)
-    if previous != job:
+    if not _same_job(previous, job):
         raise ValueError(f"{root} holds the output of a different job ({previous.get('npartitions')} partitions, "
                          f"columns {previous.get('columns')}, other inputs or settings); write elsewhere or pass "
                          "overwrite=True (--overwrite) to replace it")
     if not resume:
         raise FileExistsError(f"{root} already holds this job's output; pass resume=True (--resume) to finish it "
                               "or overwrite=True (--overwrite) to write it again")
-    parts, _ = _our_files(names, job["npartitions"])
+    parts, _ = _our_files(names, previous)
     rows = sum(_rows(fs, f"{root}/{name}") for name in parts)
     return JobStatus(tuple(int(name.split(".")[1]) for name in parts), job["npartitions"], rows)
 
@@ -127,18 +154,19 @@ def _filesystem(path: str, storage_options: dict | None):
     return fs, root.rstrip("/")
 
 
-def _prepare(fs, root: str, ddf, status: JobStatus) -> None:
-    """Clear what a replaced or interrupted run of ours left (never other files), and record the job."""
+def _prepare(fs, root: str, ddf, status: JobStatus, overwrite: bool) -> str:
+    """Clear what a replaced or interrupted run of ours left (only files its record names), record the job,
+    and return the token this run names its temporary files with."""
     names = _listing(fs, root)
-    previous = _previous_job(fs, root, names)
+    previous = _previous_job(fs, root, names, overwrite)
     if previous is not None:
-        parts, temporaries = _our_files(names, int(previous.get("npartitions", 0)))
+        parts, temporaries = _our_files(names, previous)
         stale = temporaries + ([] if status.done else parts)
         if stale:
             fs.rm([f"{root}/{name}" for name in stale])
-    fs.makedirs(root, exist_ok=True)
-    with fs.open(f"{root}/{JOB_FILE}", "w") as handle:
-        json.dump(_job_record(ddf), handle)
+    run = uuid.uuid4().hex
+    write_record(fs, f"{root}/{JOB_FILE}", {**_job_record(ddf), "run": run})
+    return run
 
 
 def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, progress: bool = True,
@@ -160,10 +188,15 @@ def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, 
     path : str
         Output directory (local or fsspec URL); ``part.NNNNNN.parquet`` per partition, in order.
     resume : bool
-        Skip partitions already written by the same job (same inputs, settings, partitioning and
-        columns: a fingerprint of the whole graph is recorded in ``_dask_ocr_job.json``).
+        Skip partitions already written by the same job.  The same job is the same partitioning and
+        columns, the same inputs (paths and reading options), and the same steps with the same parameters;
+        a user's function counts by its module, qualified name and code, an instance of a user's class by
+        its class (and the code of its methods) and its attributes, so the job built again in a new process
+        resumes.  The contents of input files are not read: a file changed under the same path is the same
+        input.
     overwrite : bool
-        Replace what an earlier job of ours wrote there (only its own parts are removed).
+        Replace what an earlier job of ours wrote there (only the files its record names are removed);
+        over an unreadable record (a full disk), the ``part.NNNNNN.parquet`` files are taken as its own.
     progress : bool
         Report finished partitions on standard error (see :mod:`dask_ocr.progress`).
     storage_options : dict, optional
@@ -178,19 +211,34 @@ def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, 
     ------
     FileExistsError
         ``path`` is a file, or a directory holding files dask_ocr did not write (never removed), or
-        this job's output while neither ``resume`` nor ``overwrite`` is set.
+        this job's output while neither ``resume`` nor ``overwrite`` is set, or another job is writing there
+        now (local folders are locked while a job writes; the same job started twice waits instead and
+        then finds its work done).
     ValueError
-        ``path`` holds another job's output and ``overwrite`` is not set.
+        ``path`` holds another job's output and ``overwrite`` is not set, or an unreadable job record
+        (:class:`~dask_ocr.sinks.files.RecordError`) and ``overwrite`` is not set.
     """
-    status = job_status(ddf, path, resume, overwrite, storage_options)
+    job_status(ddf, path, resume, overwrite, storage_options)  # refuse before touching the folder
     fs, root = _filesystem(path, storage_options)
-    _prepare(fs, root, ddf, status)
-    todo = [i for i in range(ddf.npartitions) if i not in status.done]
-    if not todo:
-        return 0
-    parts = ddf.to_delayed()
-    tasks = [dask.delayed(_write_part)(parts[i], fs, root, i) for i in todo]
-    client = current_client()
-    annotations = {"resources": {"GPU": 1}} if has_gpu_workers(client) else {}
-    with dask.annotate(**annotations):
-        return sum(compute_with_progress(tasks, client, progress))
+    with folder_lock(fs, root, f"{root} is being written by another dask_ocr job now; wait for it to finish or "
+                               "write elsewhere", wait=lambda: resume and _recorded_job_is(fs, root, ddf)):
+        status = job_status(ddf, path, resume, overwrite, storage_options)
+        run = _prepare(fs, root, ddf, status, overwrite)
+        todo = [i for i in range(ddf.npartitions) if i not in status.done]
+        if not todo:
+            return 0
+        parts = ddf.to_delayed()
+        tasks = [dask.delayed(_write_part)(parts[i], fs, root, i, run) for i in todo]
+        client = current_client()
+        annotations = {"resources": {"GPU": 1}} if has_gpu_workers(client) else {}
+        with dask.annotate(**annotations):
+            return sum(compute_with_progress(tasks, client, progress))
+
+
+def _recorded_job_is(fs, root: str, ddf) -> bool:
+    """Whether the job recorded in ``root`` is ``ddf`` (the same job started twice)."""
+    try:
+        record = read_record(fs, f"{root}/{JOB_FILE}")
+    except RecordError:
+        return False
+    return record is not None and _same_job(record, _job_record(ddf))
