@@ -23,7 +23,8 @@ from dask_ocr.documents import images_to_pdf
 from dask_ocr.geometry import box_iou
 from dask_ocr.metrics import bag_of_words
 from dask_ocr.schema import BINARY_DTYPE, FLOAT_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, make_column
-from dask_ocr.sinks.pdf import PARTS_DIR, output_names, write_pdf
+from dask_ocr.sinks.files import LOCK_FILE
+from dask_ocr.sinks.pdf import PARTS_DIR, PDF_JOB_FILE, output_names, write_pdf
 
 from ocrdata import DATA
 
@@ -58,6 +59,11 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
               "text_source": STRING_DTYPE, "ocr_error": STRING_DTYPE}
     return pd.DataFrame({name: make_column([row.get(name) for row in rows], dtype, index)
                          for name, dtype in dtypes.items() if any(name in row for row in rows)})
+
+
+def _user_files(folder) -> list[str]:
+    """What a folder shows besides write_pdf's record and lock."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in (PDF_JOB_FILE, LOCK_FILE))
 
 
 def _pdfium_texts(path) -> list[str]:
@@ -110,7 +116,7 @@ def test_real_pages_one_pdf_each(written):
     frame, paths, out = written
     assert frame["ocr_error"].isna().all()
     assert len(paths) == 6 and len(set(paths)) == 6
-    assert sorted(p.name for p in out.iterdir()) == sorted(path.rsplit("/", 1)[-1] for path in paths)
+    assert _user_files(out) == sorted(path.rsplit("/", 1)[-1] for path in paths)
     assert not (out / PARTS_DIR).exists()
 
 
@@ -177,7 +183,7 @@ def test_100_pages_over_4_partitions_make_one_pdf_in_page_order(tmp_path):
     assert ddf.npartitions == 4
     paths = write_pdf(ddf, str(tmp_path), progress=False)
     assert paths == [f"{tmp_path}/long.pdf"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.pdf"]
+    assert _user_files(tmp_path) == ["long.pdf"]                   # no partials left
     texts = _pdfium_texts(paths[0])
     assert len(texts) == 100
     assert [text.split()[0] for text in texts] == [f"page{page:03d}" for page in range(1, 101)]
@@ -264,3 +270,136 @@ def test_missing_positions_column_says_what_to_do(tmp_path):
         write_pdf(frame, str(tmp_path))
     with pytest.raises(ValueError, match="output_format='positions'"):
         write_pdf(dd.from_pandas(frame, npartitions=1), str(tmp_path))
+
+
+# ------------------------------------------------------------------------------------------------ never destroys
+
+
+def _scan_rows(folder, names) -> list[dict]:
+    """One recognised scanned page per name, as rows whose documents are files in ``folder``."""
+    rows = []
+    for name in names:
+        content, positions = _page([name.split(".")[0], "scan"])
+        (folder / name).write_bytes(content)
+        rows.append({"path": str(folder / name), "page": 1, "content": content, "width": 360, "height": 80,
+                     "dpi": 72.0, "text": "", "positions": positions, "text_source": "ocr", "ocr_error": None})
+    return rows
+
+
+def test_a_file_it_did_not_write_is_never_replaced_without_overwrite(tmp_path):
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir(), out.mkdir()
+    frame = _frame(_scan_rows(inbox, ["report.png", "memo.png"]))
+    (out / "report.pdf").write_bytes(b"the user's own report")
+    paths = write_pdf(frame, str(out), progress=False)
+    assert paths == [f"{out}/memo.pdf"]                               # the other document is still written
+    assert "overwrite=True" in paths.failed[str(inbox / "report.png")]
+    assert (out / "report.pdf").read_bytes() == b"the user's own report"
+    again = write_pdf(frame, str(out), progress=False)                 # its own PDF it may write again
+    assert again == [f"{out}/memo.pdf"] and list(again.failed) == [str(inbox / "report.png")]
+    replaced = write_pdf(frame, str(out), overwrite=True, progress=False)
+    assert replaced == [f"{out}/report.pdf", f"{out}/memo.pdf"] and not replaced.failed
+    assert _pdfium_texts(out / "report.pdf")[0].split() == ["report", "scan"]
+
+
+def test_the_inputs_of_the_job_are_never_replaced_even_with_overwrite(tmp_path, caplog):
+    """write_pdf into the folder the documents came from: the input PDFs stay byte for byte."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    scanned = inbox / "scan.pdf"
+    scanned.write_bytes(images_to_pdf([_page(["scanned", "input"])[0]], dpi=72))
+    _born_digital_pdf(inbox / "letter.pdf")
+    before = {name: (inbox / name).read_bytes() for name in ("scan.pdf", "letter.pdf")}
+    (tmp_path / "link").symlink_to(inbox)                             # the same folder by another name
+    content, positions = _page(["scanned", "input"])
+    rows = [{"path": str(scanned), "page": 1, "content": content, "width": 360, "height": 80, "dpi": 72.0,
+             "positions": positions, "text_source": "ocr"},
+            {"path": str(inbox / "letter.pdf"), "page": 1, "width": 1700, "height": 2200, "dpi": 200.0,
+             "positions": [], "text_source": "text_layer"},
+            *_scan_rows(inbox, ["note.png"])]
+    for overwrite in (False, True):
+        with caplog.at_level("WARNING", logger="dask_ocr"):
+            paths = write_pdf(_frame(rows), str(tmp_path / "link"), overwrite=overwrite, progress=False)
+        assert [p.rsplit("/", 1)[-1] for p in paths] == ["note.pdf"]
+        assert sorted(paths.failed) == [str(inbox / "letter.pdf"), str(scanned)]
+        assert all("input document" in reason for reason in paths.failed.values())
+        assert {name: (inbox / name).read_bytes() for name in before} == before
+    assert "letter.pdf not written" in caplog.text
+
+
+def test_an_encrypted_source_is_copied_with_its_password_and_a_failing_document_stops_no_other(tmp_path):
+    source = tmp_path / "secret.pdf"
+    _born_digital_pdf(tmp_path / "plain.pdf")
+    with pikepdf.open(tmp_path / "plain.pdf") as pdf:
+        pdf.save(source, encryption=pikepdf.Encryption(user="s3cret", owner="owner"))
+    rows = [{"path": str(source), "page": 1, "width": 1700, "height": 2200, "dpi": 200.0, "positions": [],
+             "text_source": "text_layer"},
+            *_scan_rows(tmp_path, ["other.png"])]
+    out = tmp_path / "out"
+    paths = write_pdf(dd.from_pandas(_frame(rows), npartitions=2), str(out), password="s3cret", progress=False)
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["secret.pdf", "other.pdf"] and not paths.failed
+    assert _pdfium_texts(out / "secret.pdf")[0].split() == ["Hello", "born", "digital"]
+    with pytest.warns(UserWarning, match="encrypted"):               # without it: reported, the other written
+        paths = write_pdf(_frame(rows), str(tmp_path / "out2"), progress=False)
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["other.pdf"] and list(paths.failed) == [str(source)]
+    assert _user_files(tmp_path / "out2") == ["other.pdf"]              # no partials left behind
+    restricted = tmp_path / "restricted.pdf"                          # empty user password: opens anywhere
+    with pikepdf.open(tmp_path / "plain.pdf") as pdf:
+        pdf.save(restricted, encryption=pikepdf.Encryption(user="", owner="owner"))
+    rows[0]["path"] = str(restricted)
+    paths = write_pdf(_frame(rows), str(tmp_path / "out3"), password="another file's", progress=False)
+    assert len(paths) == 2 and not paths.failed
+
+
+def test_born_digital_copies_drop_scripts_and_launch_actions_but_keep_links(tmp_path):
+    source = tmp_path / "active.pdf"
+    _born_digital_pdf(source)
+    with pikepdf.open(source, allow_overwriting_input=True) as pdf:
+        page = pdf.pages[0]
+
+        def link(action):
+            return pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link,
+                                                        Rect=[72, 72, 200, 100], A=action))
+
+        page.obj.Annots = pdf.make_indirect(pikepdf.Array([
+            link(pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("https://example.org/"))),
+            link(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('hi')"))),
+            link(pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe")))]))
+        page.obj.AA = pikepdf.Dictionary(O=pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("x()")))
+        pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("evil()"))
+        pdf.save(source)
+    rows = [{"path": str(source), "page": 1, "content": None, "width": 1700, "height": 2200, "dpi": 200.0,
+             "positions": [], "text_source": "text_layer"}]
+    (path,) = write_pdf(_frame(rows), str(tmp_path / "out"), progress=False)
+    with pikepdf.open(path) as pdf:
+        annotations = list(pdf.pages[0].obj.Annots)
+        assert len(annotations) == 3                                   # the annotations stay
+        actions = [str(a.A.S) for a in annotations if "/A" in a]
+        assert actions == ["/URI"] and "/AA" not in pdf.pages[0].obj and "/OpenAction" not in pdf.Root
+    (kept,) = write_pdf(_frame(rows), str(tmp_path / "kept"), keep_actions=True, progress=False)
+    with pikepdf.open(kept) as pdf:
+        assert [str(a.A.S) for a in pdf.pages[0].obj.Annots] == ["/URI", "/JavaScript", "/Launch"]
+
+
+def test_resume_leaves_complete_pdfs_alone(tmp_path):
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    frame = _frame(_scan_rows(inbox, ["a.png", "b.png"]))
+    write_pdf(frame, str(out), progress=False)
+    (out / "a.pdf").write_bytes(b"marker")                            # a complete PDF of ours is not redone
+    (out / "b.pdf").unlink()
+    paths = write_pdf(frame, str(out), resume=True, progress=False)
+    assert paths == [f"{out}/b.pdf"] and (out / "a.pdf").read_bytes() == b"marker"
+    from dask_ocr.sinks.pdf import pending_documents
+
+    assert pending_documents([str(inbox / "a.png"), str(inbox / "c.png")], str(out)) == [str(inbox / "c.png")]
+
+
+def test_an_unreadable_pdf_record_is_one_line_and_overwrite_recovers(tmp_path):
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir(), out.mkdir()
+    frame = _frame(_scan_rows(inbox, ["a.png"]))
+    (out / PDF_JOB_FILE).write_bytes(b"")
+    with pytest.raises(ValueError, match="unreadable.*overwrite=True"):
+        write_pdf(frame, str(out), progress=False)
+    assert write_pdf(frame, str(out), overwrite=True, progress=False) == [f"{out}/a.pdf"]

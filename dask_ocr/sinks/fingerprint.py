@@ -29,8 +29,8 @@ def fingerprint(ddf) -> str:
 def _stable(obj, depth: int):
     """A value dask tokenizes deterministically across processes, standing for ``obj``."""
     from dask.base import normalize_token, tokenize
-    from dask.tokenize import TokenizationError
     from dask.dataframe.dask_expr._expr import Expr
+    from dask.tokenize import TokenizationError
     from fsspec import AbstractFileSystem
 
     if depth > _MAX_DEPTH:

@@ -5,13 +5,20 @@ writes, for every document it holds, a partial PDF of its own pages
 (``<out>/.dask_ocr_pdf_parts/<doc-key>/<first page:06d>-<partition:06d>.pdf``, via
 :func:`~dask_ocr.sinks.pdf_writer.write_searchable_pdf`) and returns a small summary; then one task per document
 merges its partials, page by page in page order, into ``<out>/<stem>.pdf`` and removes them.
+
+The output folder is guarded as :func:`~dask_ocr.write_parquet` guards its own: a job record
+(``_dask_ocr_pdf_job.json``) names every PDF written there, an existing file it does not name is replaced only
+with ``overwrite=True``, an input document of the same call is never replaced, and a lock keeps a second job out
+while one writes.  A document that fails is reported (in the return value and the log) and the others are still
+written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import uuid
+import logging
+import os
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,12 +28,17 @@ import numpy as np
 
 from .. import defaults
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
-from .pdf_writer import PdfPage, PdfWord, write_searchable_pdf
+from .files import RecordError, folder_lock, read_record, write_atomically, write_record
+from .pdf_writer import PdfPage, PdfWord, version_key, write_searchable_pdf
 
-__all__ = ["PARTS_DIR", "write_pdf"]
+__all__ = ["PARTS_DIR", "PDF_JOB_FILE", "WrittenPdfs", "pdf_folder_problem", "pending_documents", "write_pdf"]
 
 #: Folder, inside the output folder, of the partial PDFs while a job runs.
 PARTS_DIR = ".dask_ocr_pdf_parts"
+#: The record of the PDFs :func:`write_pdf` wrote into a folder (``{"files": {name: {"source", "complete"}}}``).
+PDF_JOB_FILE = "_dask_ocr_pdf_job.json"
+_WRITER = "dask_ocr.write_pdf"
+logger = logging.getLogger("dask_ocr")
 #: At most this many problem rows are listed in the warning (then a count of the others).
 MAX_REPORTED = 20
 
@@ -42,19 +54,43 @@ class _PdfJob:
     keep_born_digital: bool
     jpeg_quality: int | None
     storage_options: tuple
+    password: str | None = None
+    keep_actions: bool = False
+    skip: frozenset = frozenset()
+
+
+class WrittenPdfs(list):
+    """The paths :func:`write_pdf` wrote (a list, in document order), and the documents it could not write.
+
+    Attributes
+    ----------
+    failed : dict
+        ``{document path: reason}`` of every document left unwritten.
+    """
+
+    def __init__(self, written: list[str], failed: dict[str, str]):
+        super().__init__(written)
+        self.failed = dict(failed)
 
 
 def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = "content",
-              keep_born_digital: bool = True, jpeg_quality: int | None = None, storage_options: dict | None = None,
-              progress: bool = True) -> list[str]:
+              keep_born_digital: bool = True, jpeg_quality: int | None = None, overwrite: bool = False,
+              resume: bool = False, password: str | None = None, keep_actions: bool = False,
+              storage_options: dict | None = None, progress: bool = True) -> WrittenPdfs:
     """Write one searchable PDF per document of ``df``: the page images with an invisible, selectable text layer.
 
     Rows are grouped by ``path`` (one document) and ordered by ``page``, wherever their partitions are; frames
     without ``page`` (``read_images``) give one page per row.  Born-digital pages (``text_source ==
-    "text_layer"``) are copied from the original PDF as they are when ``keep_born_digital``, else rasterised.
-    A row whose recognition failed (``ocr_error`` set, no positions) keeps its page image without text; a row
-    without any image is left out.  Every row with an ``ocr_error`` (kept or left out) is listed in one
-    ``UserWarning`` (path, page, message); the return value lists the files only.
+    "text_layer"``) are copied from the original PDF as they are when ``keep_born_digital``, else rasterised;
+    their JavaScript, launch, form-submission and other active actions are dropped unless ``keep_actions``
+    (links to pages and URLs stay).  A row whose recognition failed (``ocr_error`` set, no positions) keeps its
+    page image without text; a row without any image is left out.  Every row with an ``ocr_error`` (kept or left
+    out) is listed in one ``UserWarning`` (path, page, message).
+
+    Nothing write_pdf did not write is replaced: a PDF already in ``path`` that its record
+    (``_dask_ocr_pdf_job.json``) does not name is replaced only with ``overwrite=True``, and an input document
+    of the same call never, even then.  Such a document, and any document that fails (an unreadable source, a
+    damaged page), is reported in the returned ``failed`` and in a log line, and the others are still written.
 
     Parameters
     ----------
@@ -73,6 +109,14 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
         Copy text-layer pages from their source PDF instead of rasterising them.
     jpeg_quality : int, optional
         Store non-JPEG images as JPEG at this quality (1-100); default lossless.  JPEGs are embedded unchanged.
+    overwrite : bool
+        Replace files in ``path`` that write_pdf did not write (never an input document).
+    resume : bool
+        Leave out the documents whose PDF an earlier call recorded as complete in ``path``.
+    password : str, optional
+        Password of encrypted source PDFs (as given to ``read_documents``); the empty password is tried too.
+    keep_actions : bool
+        Keep the active content (JavaScript, launch and submit actions) of copied born-digital pages.
     storage_options : dict, optional
         Passed to fsspec, for the output and for reading source PDFs.
     progress : bool
@@ -80,32 +124,123 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
 
     Returns
     -------
-    list of str
-        The written PDF paths, in the order the documents first appear.
+    WrittenPdfs
+        The written PDF paths, in the order the documents first appear (a list), with ``failed``:
+        ``{document path: reason}`` of the documents left unwritten.
 
     Raises
     ------
     ValueError
-        ``df`` has no ``positions_col`` (or no ``path`` / ``image_col``) column.
+        ``df`` has no ``positions_col`` (or no ``path`` / ``image_col``) column, or the folder's record is
+        unreadable and ``overwrite`` is not set.
+    FileExistsError
+        ``path`` is a file, or another job is writing there now.
     """
     import fsspec.core
 
     _check_columns(list(df.columns), positions_col, image_col)
     fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
     root = root.rstrip("/")
-    if fs.exists(f"{root}/{PARTS_DIR}"):  # partials of an interrupted run
-        fs.rm(f"{root}/{PARTS_DIR}", recursive=True)
-    fs.makedirs(root, exist_ok=True)
-    job = _PdfJob(fs, root, positions_col, image_col, bool(keep_born_digital), jpeg_quality,
-                  tuple(sorted((storage_options or {}).items())))
-    columns = [c for c in ("path", "page", image_col, "width", "height", "dpi", positions_col, TEXT_SOURCE_COL,
-                           ERROR_COL) if c in df.columns]
-    summaries = _run(df[columns], job, progress)
-    written = _merge_all(summaries, job, hasattr(df, "to_delayed"), progress)
+    if fs.isfile(root):
+        raise FileExistsError(f"{root} is a file; write_pdf writes one PDF per document into a folder")
+    _read_pdf_record(fs, root, overwrite)  # an unreadable record is refused before anything is touched
+    with folder_lock(fs, root, f"{root} is being written by another dask_ocr job now; wait for it to finish or "
+                               "write elsewhere"):
+        record = _read_pdf_record(fs, root, overwrite)
+        skip = frozenset(_complete(record, fs, root)) if resume else frozenset()
+        job = _PdfJob(fs, root, positions_col, image_col, bool(keep_born_digital), jpeg_quality,
+                      tuple(sorted((storage_options or {}).items())), password, bool(keep_actions), skip)
+        columns = [c for c in ("path", "page", image_col, "width", "height", "dpi", positions_col, TEXT_SOURCE_COL,
+                               ERROR_COL) if c in df.columns]
+        _remove_parts(fs, root)  # partials of an interrupted run
+        try:
+            summaries = _run(df[columns], job, progress)
+            written, failed = _merge_all(summaries, job, record, overwrite, hasattr(df, "to_delayed"), progress)
+        finally:
+            _remove_parts(fs, root)
+    _report([problem for summary in summaries for problem in summary["problems"]])
+    for doc, reason in failed.items():
+        logger.warning("write_pdf: %s not written: %s", doc, reason)
+    return WrittenPdfs(written, failed)
+
+
+def _remove_parts(fs, root: str) -> None:
     if fs.exists(f"{root}/{PARTS_DIR}"):
         fs.rm(f"{root}/{PARTS_DIR}", recursive=True)
-    _report([problem for summary in summaries for problem in summary["problems"]])
-    return written
+
+
+def _read_pdf_record(fs, root: str, overwrite: bool) -> dict:
+    """The folder's record of our PDFs (empty when there is none, or an unreadable one with ``overwrite``)."""
+    try:
+        record = read_record(fs, f"{root}/{PDF_JOB_FILE}")
+    except RecordError as exc:
+        if overwrite:
+            return {"writer": _WRITER, "files": {}}
+        raise RecordError(f"{exc}: pass overwrite=True (--overwrite) to write the PDFs again") from None
+    return record if record is not None and isinstance(record.get("files"), dict) else {"writer": _WRITER, "files": {}}
+
+
+def _complete(record: dict, fs, root: str) -> set[str]:
+    """The documents whose PDF the record names as complete and is still there."""
+    return {entry.get("source") for name, entry in record["files"].items() if isinstance(entry, dict)
+            and entry.get("complete") and fs.exists(f"{root}/{name}")}
+
+
+def pending_documents(docs: list[str], path: str, storage_options: dict | None = None) -> list[str]:
+    """The documents of ``docs`` whose PDF a :func:`write_pdf` call into ``path`` has not recorded as complete."""
+    import fsspec.core
+
+    fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
+    root = root.rstrip("/")
+    try:
+        done = _complete(_read_pdf_record(fs, root, overwrite=False), fs, root)
+    except RecordError:
+        return list(docs)
+    return [doc for doc in docs if doc not in done]
+
+
+def pdf_folder_problem(docs: list[str], path: str, overwrite: bool = False,
+                       storage_options: dict | None = None) -> str | None:
+    """The one-line reason :func:`write_pdf` would leave a document of ``docs`` unwritten in ``path``, or None.
+
+    A check before the work: the same rules as :func:`write_pdf` (files not written by it, input documents,
+    an unreadable record), for callers that know the documents in advance (the command line).
+    """
+    import fsspec.core
+
+    fs, root = fsspec.core.url_to_fs(path, **(storage_options or {}))
+    root = root.rstrip("/")
+    if fs.isfile(root):
+        return f"{root} is a file; searchable PDFs go into a folder"
+    try:
+        record = _read_pdf_record(fs, root, overwrite)
+    except RecordError as exc:
+        return str(exc)
+    names = output_names(list(docs))
+    inputs = {_real(fs, doc) for doc in docs}
+    for doc in docs:
+        problem = _target_problem(fs, f"{root}/{names[doc]}", record, inputs, overwrite)
+        if problem:
+            return problem
+    return None
+
+
+def _real(fs, path: str) -> str:
+    """A path to compare: the real path of a local file (links resolved), else the path as fsspec has it."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    return os.path.realpath(fs._strip_protocol(path)) if isinstance(fs, LocalFileSystem) else fs._strip_protocol(path)
+
+
+def _target_problem(fs, target: str, record: dict, inputs: set[str], overwrite: bool) -> str | None:
+    """Why ``target`` must not be written (an input of the job; a file not written by us), or None."""
+    if _real(fs, target) in inputs:
+        return f"{target} is an input document of this job and is never replaced: write the PDFs to another folder"
+    name = target.rsplit("/", 1)[-1]
+    if not overwrite and name not in record["files"] and fs.exists(target):
+        return (f"{target} exists and was not written by dask_ocr; it is left alone: write elsewhere or pass "
+                "overwrite=True (--overwrite) to replace it")
+    return None
 
 
 def _check_columns(columns: list, positions_col: str, image_col: str) -> None:
@@ -130,23 +265,54 @@ def _run(frame, job: _PdfJob, progress: bool) -> list[dict]:
     return [summary for result in compute_with_progress(tasks, current_client(), progress) for summary in result]
 
 
-def _merge_all(summaries: list[dict], job: _PdfJob, distributed: bool, progress: bool) -> list[str]:
-    """Stage two: one merge per document (a task each for dask frames); the written paths."""
+def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: bool, distributed: bool,
+               progress: bool) -> tuple[list[str], dict[str, str]]:
+    """Stage two: one merge per document (a task each for dask frames); the written paths and the failures."""
     documents: dict[str, list[dict]] = {}
+    failed: dict[str, str] = {}
     for summary in summaries:
-        if summary["part"] is not None:
-            documents.setdefault(summary["doc"], []).append(summary)
-    names = output_names(list(documents))
-    targets = [f"{job.root}/{names[doc]}" for doc in documents]
+        parts = documents.setdefault(summary["doc"], [])
+        if summary.get("failure"):
+            failed.setdefault(summary["doc"], summary["failure"])
+        elif summary["part"] is not None:
+            parts.append(summary)
+    for doc, parts in documents.items():  # not one page of it could be made
+        if not parts and doc not in failed and doc not in job.skip:
+            reasons = [message for summary in summaries if summary["doc"] == doc for *_, message in summary["problems"]]
+            failed[doc] = f"no page could be written ({reasons[0] if reasons else 'no page image'})"
+    names = output_names(list(documents))  # over every document of the job, so names do not depend on failures
+    inputs = {_real(job.fs, doc) for doc in documents}
+    todo = {}
+    for doc, parts in documents.items():
+        target = f"{job.root}/{names[doc]}"
+        problem = None if doc in failed else _target_problem(job.fs, target, record, inputs, overwrite)
+        if problem:
+            failed[doc] = problem
+        elif parts and doc not in failed:
+            todo[doc] = target
+    for doc, target in todo.items():  # recorded before they are written: ours even if this run is cut short
+        record["files"][target.rsplit("/", 1)[-1]] = {"source": doc, "complete": False}
+    write_record(job.fs, f"{job.root}/{PDF_JOB_FILE}", {**record, "writer": _WRITER})
+    merges = [(documents[doc], target, job) for doc, target in todo.items()]
     if not distributed:
-        return [_merge_document(parts, target, job) for parts, target in zip(documents.values(), targets)]
-    import dask
+        results = [_merge_safely(*merge) for merge in merges]
+    else:
+        import dask
 
-    from ..progress import compute_with_progress
-    from ..scheduling import current_client
+        from ..progress import compute_with_progress
+        from ..scheduling import current_client
 
-    tasks = [dask.delayed(_merge_document)(parts, target, job) for parts, target in zip(documents.values(), targets)]
-    return compute_with_progress(tasks, current_client(), progress, what="documents") if tasks else []
+        tasks = [dask.delayed(_merge_safely)(*merge) for merge in merges]
+        results = compute_with_progress(tasks, current_client(), progress, what="documents") if tasks else []
+    written = []
+    for (doc, target), problem in zip(todo.items(), results):
+        if problem is None:
+            written.append(target)
+            record["files"][target.rsplit("/", 1)[-1]]["complete"] = True
+        else:
+            failed[doc] = problem
+    write_record(job.fs, f"{job.root}/{PDF_JOB_FILE}", record)
+    return written, failed
 
 
 # ------------------------------------------------------------------------------------------------ partials
@@ -171,6 +337,17 @@ def _write_partials(frame, partition: int, job: _PdfJob) -> list[dict]:
 
 
 def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, sources: dict) -> dict:
+    """The partial of one document's rows in this partition; a failure is the document's, not the partition's."""
+    if doc in job.skip:
+        return {"doc": doc, "part": None, "keys": [], "problems": []}
+    try:
+        return _write_pages(doc, items, partition, job, sources)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        return {"doc": doc, "part": None, "keys": [], "problems": [], "failure": reason}
+
+
+def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: dict) -> dict:
     pages, keys, problems = [], [], []
     for key, row in items:
         page, problem = _row_page(row, job, sources)
@@ -183,7 +360,8 @@ def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, so
         return {"doc": doc, "part": None, "keys": [], "problems": problems}
     part = f"{job.root}/{PARTS_DIR}/{document_key(doc)}/{keys[0][0]:06d}-{partition:06d}.pdf"
     job.fs.makedirs(part.rsplit("/", 1)[0], exist_ok=True)
-    _write_atomically(job.fs, part, lambda handle: write_searchable_pdf(pages, handle, job.jpeg_quality))
+    write_atomically(job.fs, part, lambda handle: write_searchable_pdf(pages, handle, job.jpeg_quality,
+                                                                       keep_actions=job.keep_actions))
     return {"doc": doc, "part": part, "keys": keys, "problems": problems}
 
 
@@ -202,7 +380,7 @@ def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, s
         source = _source_pdf(str(row["path"]), job, sources)
         if source is not None:
             return PdfPage(None, 0, 0, 1.0, source_pdf=source, source_page=page_number - 1), error
-        error = error or "the source PDF could not be read: page written from its image"
+        error = error or f"the source PDF could not be read ({sources[str(row['path'])][1]})"
     image = row.get(job.image_col)
     if _missing(image) and born_digital:
         image, row = _rasterise(row, page_number, job, sources)
@@ -230,17 +408,37 @@ def _rasterise(row: dict, page_number: int, job: _PdfJob, sources: dict) -> tupl
 
 
 def _source_pdf(path: str, job: _PdfJob, sources: dict) -> bytes | None:
-    """The bytes of the PDF at ``path`` (read once per task), or None when it is not a readable PDF."""
+    """The bytes of the PDF at ``path``, decrypted (read once per task); None when it is not a readable PDF
+    (``sources[path]`` then holds the reason)."""
     if path not in sources:
         import fsspec
 
         try:
             with fsspec.open(path, "rb", **dict(job.storage_options)) as handle:
                 data = handle.read()
-            sources[path] = data if b"%PDF" in data[:1024] else None
-        except Exception:
-            sources[path] = None
-    return sources[path]
+            if b"%PDF" not in data[:1024]:
+                raise ValueError("not a PDF")
+            sources[path] = (_decrypted(data, job.password), None)
+        except Exception as exc:
+            sources[path] = (None, f"{type(exc).__name__}: {exc}")
+    return sources[path][0]
+
+
+def _decrypted(data: bytes, password: str | None) -> bytes:
+    """``data`` itself, or an unencrypted copy when it is encrypted (with ``password``, or the empty one)."""
+    import pikepdf
+
+    for attempt in dict.fromkeys([password or "", ""]):
+        try:
+            with pikepdf.open(io.BytesIO(data), password=attempt) as pdf:
+                if not pdf.is_encrypted:
+                    return data
+                out = io.BytesIO()
+                pdf.save(out)  # saved without encryption
+                return out.getvalue()
+        except pikepdf.PasswordError:
+            continue
+    raise pikepdf.PasswordError("the source PDF is encrypted: pass its password=... to write_pdf")
 
 
 def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
@@ -301,6 +499,15 @@ def output_names(docs: list[str]) -> dict[str, str]:
             for doc, stem in stems.items()}
 
 
+def _merge_safely(parts: list[dict], target: str, job: _PdfJob) -> str | None:
+    """Merge one document (see :func:`_merge_document`); None, or the reason it failed."""
+    try:
+        _merge_document(parts, target, job)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def _merge_document(parts: list[dict], target: str, job: _PdfJob) -> str:
     """Merge a document's partial PDFs into ``target``, every page in ``(page, partition, row)`` order."""
     import pikepdf
@@ -316,23 +523,10 @@ def _merge_document(parts: list[dict], target: str, job: _PdfJob) -> str:
             merged = stack.enter_context(pikepdf.new())
             for _, i, index in order:
                 merged.pages.append(sources[i].pages[index])
-            version = max((source.pdf_version for source in sources), key=_version_key)
-            _write_atomically(fs, target, lambda handle: merged.save(handle, min_version=version))
+            version = max((source.pdf_version for source in sources), key=version_key)
+            write_atomically(fs, target, lambda handle: merged.save(handle, min_version=version))
         fs.rm([part["part"] for part in parts])
     return target
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
-
-
-def _write_atomically(fs, target: str, write) -> None:
-    """``write(handle)`` into a temporary file beside ``target``, then move it into place."""
-    folder, name = target.rsplit("/", 1)
-    temporary = f"{folder}/.{name}.{uuid.uuid4().hex}"
-    with fs.open(temporary, "wb") as handle:
-        write(handle)
-    fs.mv(temporary, target)
 
 
 def _report(problems: list[tuple]) -> None:

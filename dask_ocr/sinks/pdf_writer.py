@@ -80,7 +80,7 @@ class PdfPage:
 
 
 def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | BinaryIO,
-                         jpeg_quality: int | None = None) -> None:
+                         jpeg_quality: int | None = None, keep_actions: bool = False) -> None:
     """Write ``pages`` as one searchable PDF, one PDF page per :class:`PdfPage`, in order.
 
     Parameters
@@ -92,6 +92,10 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
     jpeg_quality : int, optional
         Re-encode non-JPEG images (except 1-bit ones, which stay lossless) as JPEG at this quality (1-100).
         ``None`` stores them losslessly.  JPEG images are always embedded unchanged.
+    keep_actions : bool
+        Keep the active content of pages copied from source PDFs: JavaScript, launch, form submission and the
+        other :data:`ACTIVE_ACTIONS` of their annotations and page actions.  By default they are dropped and
+        plain links (to pages, to URLs) kept.
 
     Raises
     ------
@@ -112,16 +116,19 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
         for number, page in enumerate(pages):
             if page.image is None:
                 versions.append(_append_source_page(pdf, page, number, sources, stack))
+                if not keep_actions:
+                    drop_active_content(pdf.pages[-1])
                 continue
             if font is None and any(word.text.strip() for word in page.words):
                 font = _type0_font(pdf)
             _append_image_page(pdf, page, number, font, encoder, jpeg_quality)
         if font is not None:
             font.ToUnicode = pdf.make_stream(_to_unicode_cmap(encoder.extra))
-        pdf.save(output, min_version=max(versions, key=_version_key))
+        pdf.save(output, min_version=max(versions, key=version_key))
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """``"1.7"`` -> ``(1, 7)``: PDF versions in the order they compare."""
     return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
@@ -142,6 +149,38 @@ def _append_source_page(pdf: pikepdf.Pdf, page: PdfPage, number: int, sources: d
                          f"{len(source.pages)} pages")
     pdf.pages.append(source.pages[page.source_page])
     return source.pdf_version
+
+
+#: Actions that run code, open files or programs, or send data: dropped from copied pages unless asked to keep.
+ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/ResetForm", "/Rendition",
+                            "/RichMediaExecute", "/GoToE", "/Sound", "/Movie"})
+
+
+def drop_active_content(page: pikepdf.Page) -> None:
+    """Remove the active actions of ``page``: its additional actions (``/AA``), its annotations' (and their form
+    fields') ``/AA``, and their active ``/A`` (the annotation stays; a link to a page or URL keeps its action)."""
+    if Name.AA in page.obj:
+        del page.obj[Name.AA]
+    for annotation in page.obj.get(Name.Annots, Array()):
+        if not isinstance(annotation, Dictionary):
+            continue
+        field, depth = annotation, 0
+        while isinstance(field, Dictionary) and depth < 32:  # a widget's field and the fields above it
+            if Name.AA in field:
+                del field[Name.AA]
+            field, depth = field.get(Name.Parent), depth + 1
+        action = annotation.get(Name.A)
+        if isinstance(action, Dictionary) and _is_active(action):
+            del annotation[Name.A]
+
+
+def _is_active(action: Dictionary, depth: int = 0) -> bool:
+    """Whether an action, or any action it chains to (``/Next``), is active."""
+    if str(action.get(Name.S, "")) in ACTIVE_ACTIONS or depth > 32:
+        return True
+    chained = action.get(Name.Next)
+    chained = [chained] if isinstance(chained, Dictionary) else list(chained or [])
+    return any(isinstance(item, Dictionary) and _is_active(item, depth + 1) for item in chained)
 
 
 def _append_image_page(pdf: pikepdf.Pdf, page: PdfPage, number: int, font: pikepdf.Object | None,
