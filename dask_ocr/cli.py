@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import sys
+import warnings
 from pathlib import Path
 
 from . import defaults
@@ -16,7 +19,7 @@ RESULT_COLUMNS = ["path", "page", "page_count", "regions", "text", "text_confide
 
 
 def _pipeline(ddf, args):
-    out = ddf.ocr.detect(model=args.detector) if args.detect else ddf
+    out = ddf.ocr.detect(model=args.detector, orientation=args.orientation, deskew=args.deskew) if args.detect else ddf
     out = out.ocr.recognize(regions_col="regions" if args.detect else None, model=args.model,
                             output_format=args.format, positions_col="positions" if args.positions else None,
                             batch_size=args.batch_size, line_tolerance=args.line_tolerance,
@@ -40,11 +43,7 @@ def _write_jsonl(ddf, path: Path) -> None:
 
 
 def _client(args):
-    """A distributed client when asked for one (``--scheduler`` or ``--workers``), else ``None``."""
-    if args.scheduler:
-        from distributed import Client
-
-        return Client(args.scheduler)
+    """A cluster started for this run (``--workers``), with the models registered, else ``None``."""
     if args.workers:
         from .distributed import register_models, start_cluster
 
@@ -56,24 +55,38 @@ def _client(args):
     return None
 
 
-def _close(client, started: bool) -> None:
-    """Close the client and, if we started it, its cluster: workers first, so none is killed mid-task."""
+def _close(client, started: bool, interrupted: bool = False) -> None:
+    """Close the client and, if we started it, its cluster: workers first, so none is killed mid-task.
+
+    After an interruption the cluster is closed at once, and the errors of the tasks it cancels stay quiet.
+    """
     if client is None:
         return
     cluster = client.cluster if started else None
-    if cluster is not None:
+    if interrupted:
+        for name in ("distributed", "tornado", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    elif cluster is not None:
         client.retire_workers(close_workers=True)
-    client.close()
+    client.close(timeout=2 if interrupted else None)
     if cluster is not None:
-        cluster.close()
+        cluster.close(timeout=2 if interrupted else None)
 
 
-def _pages(args):
-    """The input pages, partitioned for the cluster that will run them (known before it starts)."""
+def _cli_words(message: str) -> str:
+    """A library message in the command's words: ``--resume`` for ``resume=True (--resume)``."""
+    return re.sub(r"\w+=True \((--[\w-]+)\)", r"\1", message)
+
+
+def _pages(args, client=None):
+    """The input pages, partitioned for the cluster that will run them (known before one is started; the
+    workers of a running scheduler's cluster)."""
     import dask_ocr
-    from dask_ocr.scheduling import PARTITIONS_PER_CPU_THREAD
+    from dask_ocr.scheduling import PARTITIONS_PER_CPU_THREAD, default_partition_count
 
     npartitions = PARTITIONS_PER_CPU_THREAD * args.workers if args.workers else None
+    if args.scheduler:
+        npartitions = default_partition_count(client)
     return dask_ocr.read_documents(args.inputs, dpi=args.dpi, pages_per_partition=args.pages_per_partition,
                                    npartitions=npartitions, use_text_layer=not args.force_ocr, password=args.password)
 
@@ -81,6 +94,7 @@ def _pages(args):
 def _check_output(args, out) -> tuple[bool, str | None]:
     """Whether there is work left, or the one-line reason the output cannot be written."""
     from .sinks.parquet import job_status
+    from .sinks.pdf import pdf_folder_problem
 
     output = Path(args.output)
     if output.suffix == ".jsonl":
@@ -93,58 +107,118 @@ def _check_output(args, out) -> tuple[bool, str | None]:
         status = job_status(out, str(output), resume=args.resume, overwrite=args.overwrite)
     except (FileExistsError, ValueError) as exc:
         return False, str(exc)
+    if args.pdf:
+        problem = pdf_folder_problem(_documents(args), args.pdf, overwrite=args.overwrite)
+        if problem:
+            return False, problem
     if status.done:
         print(f"dask-ocr: {len(status.done)} of {status.total} partition(s) already written "
               f"({status.rows_done} row(s))", file=sys.stderr)
     return not status.finished, None
 
 
+def _documents(args) -> list[str]:
+    """The input documents, as ``read_documents`` names them in the ``path`` column."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    from .readers import DOCUMENT_SUFFIXES, list_files
+
+    fs, files = list_files(args.inputs, suffixes=DOCUMENT_SUFFIXES)
+    return files if isinstance(fs, LocalFileSystem) else [fs.unstrip_protocol(path) for path in files]
+
+
 def run(args) -> int:
     """OCR the input files and write the results."""
-    import dask_ocr
+    from .sinks.pdf import pending_documents
 
     if args.pdf:
         if args.output.endswith(".jsonl"):
             print("dask-ocr: --pdf needs Parquet output (a directory), not .jsonl", file=sys.stderr)
             return 2
         args.positions = True  # the searchable PDFs place their words from the positions
+    client = None
     try:
-        out = _pipeline(_pages(args), args)
+        if args.scheduler:  # a running cluster: partitions are sized for its workers
+            from distributed import Client
+
+            client = Client(args.scheduler)
+        out = _pipeline(_pages(args, client), args)
+        work, problem = _check_output(args, out)
+        if problem:
+            print(f"dask-ocr: {_cli_words(problem)}", file=sys.stderr)
+            return 2
+        pdfs = bool(args.pdf) and (not args.resume or bool(pending_documents(_documents(args), args.pdf)))
+        if client is None and (work or pdfs):
+            client = _client(args)
+        return _run_work(args, out, work, pdfs, client)
     except FileNotFoundError as exc:
         print(f"dask-ocr: {exc}", file=sys.stderr)
         return 2
-    work, problem = _check_output(args, out)
-    if problem:
-        print(f"dask-ocr: {problem}", file=sys.stderr)
-        return 2
-    client = _client(args) if work or args.pdf else None
-    try:
-        if work:
-            print(f"dask-ocr: {out.divisions[-1] + 1} page(s) in {out.npartitions} partition(s) → {args.output}",
-                  file=sys.stderr)
-            if args.output.endswith(".jsonl"):
-                _write_jsonl(out, Path(args.output))
-            else:
-                rows = dask_ocr.write_parquet(out, args.output, resume=args.resume, overwrite=args.overwrite)
-                print(f"dask-ocr: {rows} row(s) written", file=sys.stderr)
-        else:
-            print("dask-ocr: nothing left to do", file=sys.stderr)
-        if args.pdf:
-            written = dask_ocr.write_pdf(_pdf_frame(args), args.pdf)
-            print(f"dask-ocr: {len(written)} searchable PDF(s) in {args.pdf}", file=sys.stderr)
+    except KeyboardInterrupt:
+        _close(client, started=bool(args.workers), interrupted=True)
+        client = None
+        print(f"dask-ocr: interrupted: {_written_share(args)}; rerun with --resume", file=sys.stderr)
+        return 130
     finally:
         _close(client, started=bool(args.workers))
+
+
+def _run_work(args, out, work: bool, pdfs: bool, client) -> int:
+    """Write the results (what is left of them), then the searchable PDFs."""
+    import dask_ocr
+
+    if work:
+        print(f"dask-ocr: {out.divisions[-1] + 1} page(s) in {out.npartitions} partition(s) → {args.output}",
+              file=sys.stderr)
+        if args.output.endswith(".jsonl"):
+            _write_jsonl(out, Path(args.output))
+        else:
+            rows = dask_ocr.write_parquet(out, args.output, resume=args.resume, overwrite=args.overwrite)
+            print(f"dask-ocr: {rows} row(s) written", file=sys.stderr)
+    else:
+        print("dask-ocr: nothing left to do", file=sys.stderr)
+    if args.pdf and not pdfs:
+        print(f"dask-ocr: the searchable PDFs in {args.pdf} are complete", file=sys.stderr)
+    elif args.pdf:
+        print(f"dask-ocr: searchable PDFs → {args.pdf}", file=sys.stderr)
+        with warnings.catch_warnings(record=True) as caught:  # the pages written without text, in our own lines
+            warnings.simplefilter("always", UserWarning)
+            written = dask_ocr.write_pdf(_pdf_frame(args, client), args.pdf, overwrite=args.overwrite,
+                                         resume=args.resume, password=args.password)
+        for warning in caught:
+            print(f"dask-ocr: {warning.message}", file=sys.stderr)
+        print(f"dask-ocr: {len(written)} searchable PDF(s) written to {args.pdf}", file=sys.stderr)
+        for doc, reason in written.failed.items():  # reported like rows with errors: they do not fail the run
+            print(f"dask-ocr: no searchable PDF for {doc}: {_cli_words(reason)}", file=sys.stderr)
     return 0
 
 
-def _pdf_frame(args):
+def _written_share(args) -> str:
+    """``N of M partitions written`` of the Parquet output after an interruption."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    from .sinks.files import RecordError, read_record
+    from .sinks.parquet import JOB_FILE
+
+    output = Path(args.output)
+    try:
+        record = read_record(LocalFileSystem(), str(output / JOB_FILE)) if output.is_dir() else None
+    except RecordError:
+        record = None
+    if not record:
+        return "no partition written"
+    written = len(list(output.glob("part.*.parquet")))
+    return f"{written} of {record.get('npartitions', '?')} partitions written"
+
+
+def _pdf_frame(args, client):
     """The pages again (rendering is cheap next to OCR) beside the results just written, part by part."""
     import dask
     import dask.dataframe as dd
 
     from .sinks.parquet import part_path
 
-    pages = _pages(args)[["path", "page", "content", "width", "height", "dpi", "ocr_error"]]
+    pages = _pages(args, client)[["path", "page", "content", "width", "height", "dpi", "ocr_error"]]
     columns = ["positions", "text", "text_source"]
     results = [dask.delayed(_read_part)(part_path(args.output, i), columns) for i in range(pages.npartitions)]
     meta = pages._meta.assign(**{name: _read_part(part_path(args.output, 0), columns)[name].head(0)
@@ -235,12 +309,18 @@ def build_parser() -> argparse.ArgumentParser:
                         default=None, help="default: sized for the cluster")
     runner.add_argument("--dpi", type=float, default=None,
                         help=f"resolution PDF pages are rendered at (default {defaults.DPI})")
+    runner.add_argument("--orientation", action=argparse.BooleanOptionalAction, default=defaults.ORIENTATION,
+                        help="find and undo quarter turns and upside-down pages before detection")
+    runner.add_argument("--deskew", action=argparse.BooleanOptionalAction, default=defaults.DESKEW,
+                        help="find and undo small skews before detection")
     runner.add_argument("--force-ocr", action="store_true",
                         help="OCR every page, also those whose PDF text layer holds their text")
     runner.add_argument("--password", default=None, help="password of encrypted PDFs")
     runner.add_argument("--resume", action="store_true",
                         help="skip the partitions an interrupted run of the same job already wrote (Parquet output)")
-    runner.add_argument("--overwrite", action="store_true", help="replace the output of an earlier run")
+    runner.add_argument("--overwrite", action="store_true",
+                        help="replace the output of an earlier run (and, with --pdf, PDFs dask-ocr did not write; "
+                             "never an input)")
     runner.add_argument("--pdf", metavar="DIR",
                         help="also write one searchable PDF per input document to DIR (adds the positions column)")
     place = runner.add_mutually_exclusive_group()

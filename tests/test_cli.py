@@ -134,3 +134,73 @@ def test_searchable_pdfs_from_the_command_line(tmp_path, capsys):
     assert len(texts) == 2
     for page, text in zip(pages, texts):
         assert cer(" ".join(page.text.split()), " ".join(text.split())) <= 0.03
+
+
+def test_pdf_output_over_foreign_files_or_inputs_is_refused_before_any_work(tmp_path, capsys):
+    from dask_ocr.documents import images_to_pdf
+
+    pages = make_sample_pages(1, seed=3)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "report.pdf").write_bytes(images_to_pdf([pages[0].content]))
+    original = (inbox / "report.pdf").read_bytes()
+    for options in ([], ["--overwrite"]):                              # never the inputs, even with --overwrite
+        assert main(["run", str(inbox), "-o", str(tmp_path / "o"), "--pdf", str(inbox), *options]) == 2
+        message = capsys.readouterr().err.strip().splitlines()
+        assert len(message) == 1 and "input document" in message[0]
+    mine = tmp_path / "pdf"
+    mine.mkdir()
+    (mine / "report.pdf").write_bytes(b"the user's report")
+    assert main(["run", str(inbox), "-o", str(tmp_path / "o"), "--pdf", str(mine)]) == 2
+    message = capsys.readouterr().err
+    assert "not written by dask_ocr" in message and "--overwrite" in message and "overwrite=True" not in message
+    assert not (tmp_path / "o").exists()                               # refused before any OCR
+    assert (inbox / "report.pdf").read_bytes() == original and (mine / "report.pdf").read_bytes() == b"the user's report"
+
+
+def test_resume_of_a_finished_job_rewrites_no_pdf(tmp_path, capsys):
+    write_pages(tmp_path, count=1)
+    arguments = ["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "o"), "--pdf", str(tmp_path / "pdf")]
+    assert main(arguments) == 0                                        # broken.jpg has no page image: reported
+    err = capsys.readouterr().err
+    assert "no searchable PDF for" in err and "broken.jpg" in err
+    (pdf,) = [p for p in (tmp_path / "pdf").glob("*.pdf")]
+    stamp = pdf.stat().st_mtime_ns
+    assert main([*arguments, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "nothing left to do" in err
+    assert pdf.stat().st_mtime_ns == stamp                             # the complete PDF was left as it was
+
+
+def test_interrupted_run_says_what_was_kept_and_resumes(tmp_path, capsys, monkeypatch):
+    import dask
+
+    from dask_ocr.sinks import parquet
+
+    write_pages(tmp_path, count=2)
+    real, calls = parquet._write_part, []
+
+    def interrupted(frame, fs, root, index, run):
+        calls.append(index)
+        if len(calls) == 2:                                            # Ctrl-C while the second part is written
+            raise KeyboardInterrupt
+        return real(frame, fs, root, index, run)
+
+    monkeypatch.setattr(parquet, "_write_part", interrupted)
+    arguments = ["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "o"), "--pages-per-partition", "1"]
+    with dask.config.set(scheduler="sync"):
+        assert main(arguments) == 130
+    err = capsys.readouterr().err
+    assert "interrupted: 1 of 3 partitions written; rerun with --resume" in err and "Traceback" not in err
+    monkeypatch.undo()
+    assert main([*arguments, "--resume"]) == 0
+    assert "1 of 3 partition(s) already written" in capsys.readouterr().err
+    assert len(pd.read_parquet(tmp_path / "o")) == 3
+
+
+def test_orientation_and_deskew_flags(tmp_path):
+    from dask_ocr.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["run", "x.pdf", "-o", "o", "--no-orientation", "--deskew"])
+    assert (args.orientation, args.deskew) == (False, True)

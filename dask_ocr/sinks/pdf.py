@@ -262,7 +262,8 @@ def _run(frame, job: _PdfJob, progress: bool) -> list[dict]:
     from ..scheduling import current_client
 
     tasks = [dask.delayed(_write_partials)(part, i, job) for i, part in enumerate(frame.to_delayed())]
-    return [summary for result in compute_with_progress(tasks, current_client(), progress) for summary in result]
+    results = compute_with_progress(tasks, current_client(), progress, what="partitions made into PDF pages")
+    return [summary for result in results for summary in result]
 
 
 def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: bool, distributed: bool,
@@ -303,7 +304,7 @@ def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: boo
         from ..scheduling import current_client
 
         tasks = [dask.delayed(_merge_safely)(*merge) for merge in merges]
-        results = compute_with_progress(tasks, current_client(), progress, what="documents") if tasks else []
+        results = compute_with_progress(tasks, current_client(), progress, what="PDF documents merged") if tasks else []
     written = []
     for (doc, target), problem in zip(todo.items(), results):
         if problem is None:
