@@ -15,7 +15,7 @@ from .formats import OUTPUT_FORMATS
 __all__ = ["main"]
 
 RESULT_COLUMNS = ["path", "page", "page_count", "regions", "text", "text_confidence", "text_dropped", "positions",
-                  "text_source", "capped", "ocr_error"]
+                  "text_source", "capped", "notes", "ocr_error"]
 
 
 def _pipeline(ddf, args):

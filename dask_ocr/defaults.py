@@ -53,6 +53,12 @@ DPI = 200
 MAX_PAGE_PIXELS = 60_000_000
 #: A PDF page whose text layer has at least this many non-space characters is read from it, not OCR'd.
 MIN_TEXT_CHARS = 10
+#: ... unless more than this share of them are unmapped glyphs (private-use characters, U+FFFD): then it is OCR'd.
+MAX_UNMAPPED_SHARE = 0.3
+#: The resolution assumed for an image or TIFF whose file gives none, or one outside ``PLAUSIBLE_DPI`` (a TIFF
+#: without resolution tags reads as 1 dpi): 72, the convention of PDF and Pillow (one pixel per point).
+ASSUMED_DPI = 72.0
+PLAUSIBLE_DPI = (30.0, 6000.0)
 #: The most pages of one document per partition: a worker holds a partition's pages at once.  Measured
 #: (2 workers, a 120-page document of 20 pages repeated): peak worker RSS 1.27 GB at 4 pages per partition,
 #: 1.36 GB at 8, and no slower (81 s against 86 s).

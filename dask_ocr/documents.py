@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import io
 import math
+import struct
 import threading
 import warnings
 import zlib
@@ -32,6 +33,8 @@ __all__ = [
     "count_pages",
     "render_page",
     "has_text_layer",
+    "text_layer_problem",
+    "tiff_frame_offsets",
     "images_to_pdf",
     "images_to_tiff",
 ]
@@ -78,6 +81,8 @@ class RenderedPage:
         The text layer in pdfium's reading order (lines separated by ``"\\n"``); None if the page has none.
     words : tuple of Word
         Words of the text layer, boxes in pixels of this rendering.
+    notes : tuple of str
+        What was assumed about the page (e.g. a resolution the file does not give).
     """
 
     content: bytes
@@ -89,6 +94,7 @@ class RenderedPage:
     page_height_pt: float
     text: str | None = None
     words: tuple[Word, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------------- sniffing
@@ -179,6 +185,8 @@ def _pdf_document(file, password: str | None, forms: bool = False):
     with _PDFIUM_LOCK:
         secret = (password + "\0").encode("utf-8") if password else None
         handle = pdfium_c.FPDF_LoadCustomDocument(ctypes.byref(access), secret)
+        if not handle and password and pdfium_c.FPDF_GetLastError() == pdfium_c.FPDF_ERR_PASSWORD:
+            handle = pdfium_c.FPDF_LoadCustomDocument(ctypes.byref(access), None)  # an empty user password
         if not handle:
             raise _load_error(pdfium_c.FPDF_GetLastError(), password)
         document = pdfium.PdfDocument(handle)
@@ -337,13 +345,19 @@ def _open_raster(file, kind: str) -> Image.Image:
         raise DocumentError(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
-def _file_dpi(image: Image.Image) -> tuple[float, float]:
+def _file_dpi(image: Image.Image) -> tuple[float, float, tuple[str, ...]]:
+    """The image's resolution, and a note when it is unknown or implausible and ``defaults.ASSUMED_DPI`` is used."""
     dpi = image.info.get("dpi")
     try:
-        x, y = (float(dpi[0]), float(dpi[1])) if dpi else (72.0, 72.0)
+        x, y = float(dpi[0]), float(dpi[1])
     except (TypeError, ValueError, IndexError):
-        x, y = 72.0, 72.0
-    return (x if x >= 1 else 72.0), (y if y >= 1 else 72.0)
+        return defaults.ASSUMED_DPI, defaults.ASSUMED_DPI, (f"no resolution in the file: {defaults.ASSUMED_DPI:g} dpi "
+                                                            "assumed",)
+    low, high = defaults.PLAUSIBLE_DPI
+    if low <= x <= high and low <= y <= high:
+        return x, y, ()
+    return defaults.ASSUMED_DPI, defaults.ASSUMED_DPI, (f"implausible resolution in the file ({x:g} x {y:g} dpi): "
+                                                        f"{defaults.ASSUMED_DPI:g} dpi assumed",)
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
@@ -371,7 +385,7 @@ def _raster_page(image: Image.Image, max_pixels: int, render: bool, original=Non
     width, height = image.size
     if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
         width, height = height, width
-    xdpi, ydpi = _file_dpi(image)
+    xdpi, ydpi, notes = _file_dpi(image)
     scale = min(1.0, math.sqrt(max_pixels / (width * height)))
     out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
     while out_w * out_h > max_pixels and out_w * out_h > 1:
@@ -390,18 +404,23 @@ def _raster_page(image: Image.Image, max_pixels: int, render: bool, original=Non
         buffer = io.BytesIO()
         frame.save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
         content = buffer.getvalue()
-    return RenderedPage(content, out_w, out_h, xdpi * out_w / width, capped, width * 72 / xdpi, height * 72 / ydpi)
+    return RenderedPage(content, out_w, out_h, xdpi * out_w / width, capped, width * 72 / xdpi, height * 72 / ydpi,
+                        notes=notes)
 
 
-def _render_raster(file, kind: str, index: int, max_pixels: int, render: bool) -> RenderedPage:
+def _render_raster(file, kind: str, index: int, max_pixels: int, render: bool,
+                   frame_offset: int | None) -> RenderedPage:
+    if kind == "tiff" and frame_offset is not None:  # the frame opened directly, without walking those before it
+        file, index = _TiffFrameView(_stream(file), frame_offset), 0
     image = _open_raster(file, kind)
     with image:
-        _check_index(index, _n_frames(image) if kind == "tiff" else 1)
+        if kind != "tiff":
+            _check_index(index, 1)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 if kind == "tiff":
-                    image.seek(index)
+                    _seek_frame(image, index)
                     return _raster_page(image, max_pixels, render)
                 return _raster_page(image, max_pixels, render, original=lambda: _read_all(file))
         except DocumentError:
@@ -410,11 +429,90 @@ def _render_raster(file, kind: str, index: int, max_pixels: int, render: bool) -
             raise _page_error(index, exc) from exc
 
 
-def _n_frames(image: Image.Image) -> int:
+def _seek_frame(image: Image.Image, index: int) -> None:
+    """Move to frame ``index`` (walking the frames before it), or say that the document has fewer."""
     try:
-        return getattr(image, "n_frames", 1)
-    except Exception as exc:
-        raise DocumentError(f"TIFF is damaged or unreadable: {exc}") from None
+        image.seek(index)
+    except EOFError:
+        raise DocumentError(f"page {index + 1}: out of range, the TIFF has fewer pages") from None
+
+
+def tiff_frame_offsets(file) -> list[int]:
+    """The byte offset of each page's image file directory (IFD) in a TIFF or BigTIFF, in page order.
+
+    One pass over the chain of directories, reading a few bytes of each: what lets every page be opened
+    directly (``render_page(..., frame_offset=...)``) instead of walking the pages before it, which makes
+    reading all pages of a long TIFF quadratic.
+
+    Raises
+    ------
+    DocumentError
+        Not a TIFF, no pages, or a directory that points past the end of the file.
+    """
+    stream = _stream(file)
+    head = stream.read(16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or head[:4] not in _TIFF_MAGIC:
+        raise DocumentError("not a TIFF (no TIFF header)")
+    big = head[2:4] in (b"+\x00", b"\x00+")
+    count_format, entry_size, next_format = ("Q", 20, "Q") if big else ("H", 12, "I")
+    (offset,) = struct.unpack(order + next_format, head[8:16] if big else head[4:8])
+    length = stream.seek(0, io.SEEK_END)
+    count_size, next_size = struct.calcsize(count_format), struct.calcsize(next_format)
+    offsets, seen = [], set()
+    while offset and offset not in seen:  # a chain that loops back ends there, as Pillow reads it
+        if offset + count_size > length:
+            raise DocumentError(f"TIFF is damaged: page {len(offsets) + 1}'s directory points past the end of the file")
+        seen.add(offset)
+        offsets.append(offset)
+        stream.seek(offset)
+        (entries,) = struct.unpack(order + count_format, stream.read(count_size))
+        stream.seek(offset + count_size + entries * entry_size)
+        raw = stream.read(next_size)
+        offset = struct.unpack(order + next_format, raw)[0] if len(raw) == next_size else 0
+    if not offsets:
+        raise DocumentError("document has no pages")
+    return offsets
+
+
+class _TiffFrameView(io.RawIOBase):
+    """A TIFF stream whose header points at the directory at ``offset``: Pillow opens that page as the first."""
+
+    def __init__(self, stream, offset: int):
+        super().__init__()
+        self._stream, self._position = stream, 0
+        stream.seek(0)
+        head = stream.read(16)
+        order = "<" if head[:2] == b"II" else ">"
+        big = head[2:4] in (b"+\x00", b"\x00+")
+        self._header = head[:8] + struct.pack(order + "Q", offset) if big else head[:4] + struct.pack(order + "I",
+                                                                                                       offset)
+        self._length = stream.seek(0, io.SEEK_END)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, position: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
+        self._position = max(0, base + position)
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        size = min(len(buffer), max(0, self._length - self._position))
+        start = self._position
+        data = self._header[start:start + size]
+        if len(data) < size:
+            self._stream.seek(start + len(data))
+            data += self._stream.read(size - len(data))
+        buffer[:len(data)] = data
+        self._position += len(data)
+        return len(data)
 
 
 def _read_all(file) -> bytes:
@@ -447,17 +545,16 @@ def count_pages(file, kind: str, password: str | None = None) -> int:
     _check_kind(kind)
     if kind == "pdf":
         return _pdf_pages(file, password)
-    if kind == "image":
-        return 1
-    with _open_raster(file, kind) as image:
-        n_pages = _n_frames(image)
-    if n_pages < 1:
-        raise DocumentError("document has no pages")
-    return n_pages
+    stream = _stream(file)
+    if stream.seek(0, io.SEEK_END) == 0:
+        raise DocumentError("empty file (0 bytes)")
+    with _open_raster(stream, kind):  # a file that is no image (a text file called .pdf) says so here
+        pass
+    return 1 if kind == "image" else len(tiff_frame_offsets(stream))
 
 
 def render_page(file, kind: str, index: int, dpi: float = defaults.DPI, max_page_pixels: int = defaults.MAX_PAGE_PIXELS,
-                password: str | None = None, render: bool = True) -> RenderedPage:
+                password: str | None = None, render: bool = True, frame_offset: int | None = None) -> RenderedPage:
     """One page of a document as an image, with the PDF text layer and its word boxes.
 
     The document is opened, one page rendered, and everything closed again, so memory does not grow with the
@@ -480,6 +577,9 @@ def render_page(file, kind: str, index: int, dpi: float = defaults.DPI, max_page
         Password of an encrypted PDF.
     render : bool
         False skips rasterising (``content == b""``) when the text layer will be used instead of OCR.
+    frame_offset : int, optional
+        TIFF: where page ``index``'s directory starts (from :func:`tiff_frame_offsets`); the page is then opened
+        directly, at a cost that does not grow with ``index``.
 
     Raises
     ------
@@ -492,7 +592,7 @@ def render_page(file, kind: str, index: int, dpi: float = defaults.DPI, max_page
         raise ValueError(f"dpi and max_page_pixels must be positive, got {dpi!r} and {max_page_pixels!r}")
     if kind == "pdf":
         return _render_pdf(file, index, dpi, max_page_pixels, password, render)
-    return _render_raster(file, kind, index, max_page_pixels, render)
+    return _render_raster(file, kind, index, max_page_pixels, render, frame_offset)
 
 
 def has_text_layer(page: RenderedPage, min_chars: int = defaults.MIN_TEXT_CHARS) -> bool:
@@ -500,6 +600,32 @@ def has_text_layer(page: RenderedPage, min_chars: int = defaults.MIN_TEXT_CHARS)
     if not page.text:
         return False
     return sum(not char.isspace() for char in page.text) >= min_chars
+
+
+def text_layer_problem(text: str) -> str | None:
+    """Why a text layer cannot be taken as the page's text, or None when it reads as text.
+
+    A layer of glyph codes without a Unicode mapping comes out as private-use characters or U+FFFD; a layer of
+    nothing but symbols holds no letters or digits.  More than ``defaults.MAX_UNMAPPED_SHARE`` of such
+    characters, or no letter or digit at all, and the page is OCR'd instead.
+    """
+    chars = [char for char in text if not char.isspace()]
+    if not chars:
+        return "the text layer is empty"
+    private = sum(_is_private_use(char) for char in chars)
+    replaced = chars.count("\ufffd")
+    for count, what in ((private, "private-use characters (glyphs without Unicode)"),
+                        (replaced, "replacement characters (U+FFFD)")):
+        if count / len(chars) > defaults.MAX_UNMAPPED_SHARE:
+            return f"the text layer is {count / len(chars):.0%} {what}"
+    if not any(char.isalnum() for char in chars):
+        return "the text layer holds no letters or digits"
+    return None
+
+
+def _is_private_use(char: str) -> bool:
+    code = ord(char)
+    return 0xE000 <= code <= 0xF8FF or code >= 0xF0000
 
 
 # --------------------------------------------------------------------------------------------------------- writers

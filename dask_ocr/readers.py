@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import defaults
 from .errors import RowError
-from .schema import ERROR_COL, TEXT_LAYER_COL
+from .schema import ERROR_COL, NOTES_COL, TEXT_LAYER_COL
 
 __all__ = ["IMAGE_SUFFIXES", "DOCUMENT_SUFFIXES", "list_files", "read_images", "read_documents"]
 
@@ -23,16 +24,33 @@ _GLOB_CHARACTERS = set("*?[")
 MIN_ITEMS_PER_PARTITION = 4
 
 
-def _expand_one(fs, path: str, suffixes: Sequence[str], recursive: bool) -> list[str]:
-    """The files one path names: itself, a directory's files with ``suffixes``, or a glob's matches."""
+def _expand_one(fs, path: str, suffixes: Sequence[str], recursive: bool, skipped: list[str]) -> list[str]:
+    """The files one path names: itself, a directory's files with ``suffixes``, or a glob's matches.
+
+    Named pipes, sockets and devices are never opened (reading a pipe would wait forever): they go to
+    ``skipped``.
+    """
     if fs.isfile(path):  # an existing file is taken literally, even if its name holds [ ] * ?
         return [path]
     if fs.isdir(path):
-        found = fs.find(path, maxdepth=None if recursive else 1)
-        return [p for p in found if p.lower().endswith(tuple(suffixes))]
+        found = fs.find(path, maxdepth=None if recursive else 1, detail=True)
+        return _regular([(p, info) for p, info in found.items() if p.lower().endswith(tuple(suffixes))], skipped)
     if _GLOB_CHARACTERS & set(path):
-        return [p for p in fs.glob(path) if not fs.isdir(p)]
+        return _regular(list(fs.glob(path, detail=True).items()), skipped)
+    if fs.exists(path):  # exists, but neither a file nor a directory
+        skipped.append(path)
     return []
+
+
+def _regular(entries: list[tuple[str, dict]], skipped: list[str]) -> list[str]:
+    """The regular files among ``(path, info)`` entries; the others (but directories) to ``skipped``."""
+    files = []
+    for path, info in entries:
+        if info.get("type") == "file":
+            files.append(path)
+        elif info.get("type") != "directory":
+            skipped.append(path)
+    return files
 
 
 def list_files(paths: str | Sequence[str], storage_options: dict | None = None,
@@ -41,6 +59,9 @@ def list_files(paths: str | Sequence[str], storage_options: dict | None = None,
 
     An existing file is taken as it is; a directory gives the files inside it whose names end
     in one of ``suffixes`` (its subdirectories too with ``recursive``); anything else is a glob.
+
+    Paths that are not regular files (named pipes, sockets, devices) are skipped with a ``UserWarning``;
+    they are never opened.
 
     Raises
     ------
@@ -53,16 +74,23 @@ def list_files(paths: str | Sequence[str], storage_options: dict | None = None,
     if not paths:
         raise ValueError("give at least one path, directory or glob")
     fs, _, _ = fsspec.core.get_fs_token_paths(paths[0], mode="rb", storage_options=storage_options or {})
-    found, missing = [], []
+    found, missing, skipped = [], [], []
     for path in paths:
-        matches = _expand_one(fs, fs._strip_protocol(path), suffixes, recursive)
+        before = len(skipped)
+        matches = _expand_one(fs, fs._strip_protocol(path), suffixes, recursive, skipped)
         found.extend(matches)
-        if not matches:
+        if not matches and len(skipped) == before:
             missing.append(path)
+    if skipped:
+        shown = ", ".join(sorted(skipped)[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        warnings.warn(f"skipped {len(skipped)} path(s) that are not regular files (named pipes, sockets, devices): "
+                      f"{shown}", UserWarning, stacklevel=3)
     if missing:
         kinds = ", ".join(f"{p!r} ({_why_nothing(fs, fs._strip_protocol(p), recursive)})" for p in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise FileNotFoundError(f"found no files for {kinds}{more}")
+    if not found:
+        raise FileNotFoundError("found no regular files (only the skipped paths above)")
     return fs, sorted(dict.fromkeys(found))
 
 
@@ -179,18 +207,20 @@ class DocumentOptions:
 
 
 def _document_pages(fs, path: str, password: str | None) -> list[tuple]:
-    """``(path, kind, page index, page count, error)`` per page of one document (one row if it cannot open)."""
-    from .documents import count_pages, document_kind
+    """``(path, kind, page index, page count, error, TIFF frame offset)`` per page of one document (one row if it
+    cannot be opened)."""
+    from .documents import count_pages, document_kind, tiff_frame_offsets
 
     try:
         with fs.open(path, "rb") as handle:
             kind = document_kind(handle.read(1024))
             handle.seek(0)
             count = count_pages(handle, kind, password)
+            offsets = tiff_frame_offsets(handle) if kind == "tiff" else [None] * count
     except Exception as exc:  # unreadable, encrypted, damaged, no pages: one row says so
         message = str(exc) if isinstance(exc, RowError) else f"cannot read {path}: {type(exc).__name__}: {exc}"
-        return [(path, None, None, 0, message)]
-    return [(path, kind, index, count, None) for index in range(count)]
+        return [(path, None, None, 0, message, None)]
+    return [(path, kind, index, count, None, offset) for index, offset in enumerate(offsets)]
 
 
 def read_documents(paths, dpi: float | None = None, pages_per_partition: int | None = None,
@@ -236,9 +266,11 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     dask.dataframe.DataFrame
         ``path``, ``page`` (1-based), ``page_count``, ``content`` (PNG page image; null for pages
         read from their text layer), ``width``, ``height`` (pixels), ``dpi``, ``capped``,
-        ``text_layer`` (the layer's words, as a ``positions`` column, or null) and ``ocr_error``.
-        A document that cannot be opened (encrypted, damaged, no pages) is one row with a null
-        ``page`` and the reason in ``ocr_error``.
+        ``text_layer`` (the layer's words, as a ``positions`` column, or null), ``notes`` (what was
+        assumed or decided about the page, or null: a resolution the file does not give, a text layer
+        of unmapped glyphs that was OCR'd instead) and ``ocr_error``.  A document that cannot be opened
+        (encrypted, damaged, empty, not a document, no pages) is one row with a null ``page`` and the
+        reason in ``ocr_error``.  Named pipes and other files that are not regular are skipped (warned).
     """
     import dask.dataframe as dd
 
@@ -270,7 +302,8 @@ class _ReadPages:
         start, items = chunk
         return pages_frame([self._row(*item) for item in items], start)
 
-    def _row(self, path: str, kind: str | None, index: int | None, count: int, error: str | None) -> dict:
+    def _row(self, path: str, kind: str | None, index: int | None, count: int, error: str | None,
+             offset: int | None) -> dict:
         from fsspec.implementations.local import LocalFileSystem
 
         name = path if isinstance(self.fs, LocalFileSystem) else self.fs.unstrip_protocol(path)
@@ -279,32 +312,34 @@ class _ReadPages:
             return row
         try:
             with self.fs.open(path, "rb") as handle:
-                row.update(_render(handle, kind, index, self.options))
+                row.update(_render(handle, kind, index, offset, self.options))
         except Exception as exc:  # this page only: the document's other pages still come out
             row[ERROR_COL] = str(exc) if isinstance(exc, RowError) else f"page {index + 1}: {type(exc).__name__}: {exc}"
         return row
 
 
-def _render(handle, kind: str, index: int, options: DocumentOptions) -> dict:
-    """The columns of one rendered page: from its text layer when it has enough text, else its image."""
-    from .documents import has_text_layer, render_page
+def _render(handle, kind: str, index: int, offset: int | None, options: DocumentOptions) -> dict:
+    """The columns of one rendered page: from its text layer when it has enough readable text, else its image."""
+    from .documents import has_text_layer, render_page, text_layer_problem
 
     settings = dict(dpi=options.dpi, max_page_pixels=options.max_page_pixels, password=options.password)
-    page = None
+    notes = []
     if options.use_text_layer and kind == "pdf":
         page = render_page(handle, kind, index, render=False, **settings)
-        if not has_text_layer(page, options.min_text_chars):
-            page = None
-    if page is not None:
-        words = [{"text": w.text, "x": w.box[0], "y": w.box[1], "width": w.box[2] - w.box[0],
-                  "height": w.box[3] - w.box[1], "confidence": 1.0, "line": None, "region": i, "chars": []}
-                 for i, w in enumerate(page.words)]
-        return {"width": page.width, "height": page.height, "dpi": page.dpi, "capped": page.capped,
-                TEXT_LAYER_COL: words}
+        problem = text_layer_problem(page.text) if has_text_layer(page, options.min_text_chars) else None
+        if problem:
+            notes.append(f"{problem}: the page was OCR'd instead")
+        elif has_text_layer(page, options.min_text_chars):
+            words = [{"text": w.text, "x": w.box[0], "y": w.box[1], "width": w.box[2] - w.box[0],
+                      "height": w.box[3] - w.box[1], "confidence": 1.0, "line": None, "region": i, "chars": []}
+                     for i, w in enumerate(page.words)]
+            return {"width": page.width, "height": page.height, "dpi": page.dpi, "capped": page.capped,
+                    TEXT_LAYER_COL: words}
     handle.seek(0)
-    page = render_page(handle, kind, index, **settings)
+    page = render_page(handle, kind, index, frame_offset=offset, **settings)
+    notes.extend(page.notes)
     return {"content": page.content, "width": page.width, "height": page.height, "dpi": page.dpi,
-            "capped": page.capped}
+            "capped": page.capped, NOTES_COL: "; ".join(notes) or None}
 
 
 def pages_frame(rows: list[dict], start: int):
@@ -316,6 +351,6 @@ def pages_frame(rows: list[dict], start: int):
     index = pd.RangeIndex(start, start + len(rows))
     columns = {"path": STRING_DTYPE, "page": INT_DTYPE, "page_count": INT_DTYPE, "content": BINARY_DTYPE,
                "width": INT_DTYPE, "height": INT_DTYPE, "dpi": FLOAT_DTYPE, "capped": BOOL_DTYPE,
-               TEXT_LAYER_COL: POSITIONS_DTYPE, ERROR_COL: STRING_DTYPE}
+               TEXT_LAYER_COL: POSITIONS_DTYPE, NOTES_COL: STRING_DTYPE, ERROR_COL: STRING_DTYPE}
     return pd.DataFrame({name: make_column([row.get(name) for row in rows], dtype, index)
                          for name, dtype in columns.items()})

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 __all__ = ["REGION_TYPE", "REGIONS_DTYPE", "POSITION_TYPE", "POSITIONS_DTYPE",
            "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "INT_DTYPE", "BOOL_DTYPE", "ERROR_COL",
-           "TEXT_LAYER_COL", "TEXT_SOURCE_COL",
+           "TEXT_LAYER_COL", "TEXT_SOURCE_COL", "NOTES_COL",
            "empty_column", "make_column", "is_nested_arrow_dtype", "declared_nested_dtypes"]
 
 REGION_TYPE = pa.struct([
@@ -32,6 +32,8 @@ ERROR_COL = "ocr_error"
 #: and, after ``recognize``, where each page's text came from (``"text_layer"`` or ``"ocr"``).
 TEXT_LAYER_COL = "text_layer"
 TEXT_SOURCE_COL = "text_source"
+#: Document pages: what was assumed or decided about a page (``"; "``-separated), null when nothing.
+NOTES_COL = "notes"
 INT_DTYPE = pd.ArrowDtype(pa.int32())
 BOOL_DTYPE = pd.ArrowDtype(pa.bool_())
 

@@ -26,12 +26,13 @@ def test_run_to_parquet_and_jsonl(tmp_path, capsys):
     assert "100%" in capsys.readouterr().err  # the progress bar ran to completion
     table = pd.read_parquet(tmp_path / "out.parquet")
     assert list(table.columns) == ["path", "page", "page_count", "regions", "text", "text_confidence", "text_dropped",
-                                   "text_source", "capped", "ocr_error"]
-    assert table["page"].eq(1).all() and table["page_count"].eq(1).all()
+                                   "text_source", "capped", "notes", "ocr_error"]
     assert len(table) == 4
     broken = table[table["path"].str.endswith("broken.jpg")]
     assert broken["text"].isna().all() and broken["ocr_error"].str.contains("not a recognised image").all()
+    assert broken["page"].isna().all() and broken["page_count"].eq(0).all()   # a file that is no document
     good = table[~table["path"].str.endswith("broken.jpg")]
+    assert good["page"].eq(1).all() and good["page_count"].eq(1).all()
     names = [p.rsplit("/", 1)[-1] for p in good["path"]]
     assert cer([truth[n] for n in names], good["text"].tolist()) <= 0.02
 
@@ -155,7 +156,8 @@ def test_pdf_output_over_foreign_files_or_inputs_is_refused_before_any_work(tmp_
     message = capsys.readouterr().err
     assert "not written by dask_ocr" in message and "--overwrite" in message and "overwrite=True" not in message
     assert not (tmp_path / "o").exists()                               # refused before any OCR
-    assert (inbox / "report.pdf").read_bytes() == original and (mine / "report.pdf").read_bytes() == b"the user's report"
+    assert (inbox / "report.pdf").read_bytes() == original
+    assert (mine / "report.pdf").read_bytes() == b"the user's report"
 
 
 def test_resume_of_a_finished_job_rewrites_no_pdf(tmp_path, capsys):

@@ -143,3 +143,117 @@ def test_images_and_missing_paths(tmp_path):
     assert out["page"].tolist() == [1] and out["content"].iloc[0] == page.content
     with pytest.raises(FileNotFoundError, match="no such file"):
         dask_ocr.read_documents(str(tmp_path / "missing.pdf"))
+
+
+# ------------------------------------------------------------------------------------------------ hostile inputs
+
+
+def _hidden_text_pdf(image: bytes, words: list[str]) -> bytes:
+    """A scanned page (at 200 dpi) whose invisible text layer holds ``words``, whatever they are."""
+    from PIL import Image
+
+    from dask_ocr.sinks.pdf_writer import PdfPage, PdfWord, write_searchable_pdf
+
+    with Image.open(io.BytesIO(image)) as decoded:
+        width, height = decoded.size
+    buffer = io.BytesIO()
+    boxes = [PdfWord(word, (20.0 + 150 * i, 20.0, 160.0 + 150 * i, 60.0)) for i, word in enumerate(words)]
+    write_searchable_pdf([PdfPage(image, width, height, 200.0, tuple(boxes))], buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("words, why", [
+    (["\ue000\ue001\ue002\ue003\ue00a\ue00b", "\ue004\ue005\ue006\ue007\ue008"], "private-use characters"),
+    (["\ufffd\ufffd\ufffd\ufffd", "TOTAL", "\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd"], "replacement characters"),
+    (["-----", "*****", "#####"], "no letters or digits"),
+])
+def test_a_text_layer_of_garbage_is_ocrd_instead_and_says_why(tmp_path, words, why):
+    page = make_sample_pages(1, seed=5)[0]
+    data = _hidden_text_pdf(page.content, words)
+    ddf = dask_ocr.read_documents(_write(tmp_path / "scan.pdf", data))
+    row = ddf.ocr.detect().ocr.recognize().compute().iloc[0]
+    assert row["text_source"] == "ocr" and why in row["notes"] and "OCR'd instead" in row["notes"]
+    assert cer(page.text, row["text"]) < 0.05                                 # what the page shows
+
+
+def test_a_tiff_without_a_plausible_resolution_says_what_was_assumed(tmp_path):
+    from PIL import Image
+
+    from dask_ocr.defaults import ASSUMED_DPI
+
+    buffer = io.BytesIO()
+    Image.new("L", (754, 1000), 255).save(buffer, format="TIFF", dpi=(1, 1))
+    out = dask_ocr.read_documents(_write(tmp_path / "scan.tif", buffer.getvalue())).compute().iloc[0]
+    assert out["dpi"] == ASSUMED_DPI and pd_isna(out["ocr_error"])
+    assert f"implausible resolution in the file (1 x 1 dpi): {ASSUMED_DPI:g} dpi assumed" in out["notes"]
+    page = documents.render_page(buffer.getvalue(), "tiff", 0)
+    assert page.page_width_pt == pytest.approx(754 * 72 / ASSUMED_DPI)      # not a 754-inch page
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+@pytest.mark.timeout(60)
+def test_a_named_pipe_is_skipped_never_opened(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.pdf")                                          # opening it would wait forever
+    page = make_sample_pages(1)[0]
+    _write(tmp_path / "scan.jpg", page.content)
+    with pytest.warns(UserWarning, match="not regular files.*pipe.pdf"):
+        frame = dask_ocr.read_documents(str(tmp_path)).compute()
+    assert [Path(p).name for p in frame["path"]] == ["scan.jpg"]
+    with pytest.warns(UserWarning, match="pipe.pdf"), pytest.raises(FileNotFoundError, match="no regular files"):
+        dask_ocr.read_documents(str(tmp_path / "pipe.pdf"))
+
+
+def test_an_empty_user_password_opens_beside_other_files_passwords(tmp_path):
+    data, _ = born_digital_pdf([LETTER])
+    restricted = io.BytesIO()
+    pikepdf.open(io.BytesIO(data)).save(restricted, encryption=pikepdf.Encryption(user="", owner="owner"))
+    paths = [_write(tmp_path / "restricted.pdf", restricted.getvalue()),
+             _write(tmp_path / "secret.pdf", _encrypted(data, "s3cret"))]
+    frame = dask_ocr.read_documents(paths, password="s3cret").compute()
+    assert frame["ocr_error"].isna().all() and frame["page"].tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("content, why", [(b"", "empty file"), (b"just some text\n", "not a recognised image")])
+def test_a_file_that_is_no_document_is_one_row_with_a_null_page(tmp_path, content, why):
+    frame = dask_ocr.read_documents(_write(tmp_path / "fake.pdf", content)).compute()
+    assert len(frame) == 1 and frame["page"].isna().all() and frame["page_count"].tolist() == [0]
+    assert why in frame["ocr_error"].iloc[0]
+
+
+def test_every_tiff_page_opens_directly(tmp_path):
+    """Reading page k of a long TIFF does not walk the k pages before it: the reads per page stay flat."""
+    from PIL import Image
+
+    frames = [Image.new("L", (64, 32), i % 250) for i in range(400)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    data = buffer.getvalue()
+    offsets = documents.tiff_frame_offsets(data)
+    assert len(offsets) == documents.count_pages(data, "tiff") == 400
+
+    class Counting(io.BytesIO):
+        reads = 0
+
+        def read(self, *args):
+            Counting.reads += 1
+            return super().read(*args)
+
+    costs = []
+    for index in (1, 399):
+        Counting.reads = 0
+        page = documents.render_page(Counting(data), "tiff", index, frame_offset=offsets[index])
+        costs.append(Counting.reads)
+        with Image.open(io.BytesIO(page.content)) as decoded:
+            assert decoded.getpixel((0, 0)) == index % 250 and page.dpi == 300
+    assert costs[1] <= costs[0] + 2                                           # the same cost at page 400 as at 2
+    out = dask_ocr.read_documents(_write(tmp_path / "long.tif", data), pages_per_partition=100).compute()
+    assert out["page"].tolist() == list(range(1, 401)) and out["ocr_error"].isna().all()
+    pixels = [Image.open(io.BytesIO(content)).getpixel((0, 0)) for content in out["content"].iloc[[0, 250, 399]]]
+    assert pixels == [0, 0, 399 % 250]
