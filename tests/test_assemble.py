@@ -79,3 +79,13 @@ def test_frames_without_page_are_one_page_per_row():
 def test_missing_text_column():
     with pytest.raises(ValueError, match="'text'"):
         gather_documents(pd.DataFrame({"path": ["a"]}))
+
+
+def test_documents_come_back_in_input_order_under_their_first_rows_labels():
+    pages = _pages(seed=11)
+    firsts = pages.reset_index().groupby("path", sort=False)["index"].min()   # first appearance, input order
+    expected = gather_documents(pages)
+    assert expected["path"].tolist() == firsts.index.tolist() and expected.index.tolist() == firsts.tolist()
+    for npartitions in (1, 3, 5):
+        result = gather_documents(dd.from_pandas(pages, npartitions=npartitions, sort=False)).compute()
+        pd.testing.assert_frame_equal(result, expected)

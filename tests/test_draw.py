@@ -93,3 +93,23 @@ def test_draw_regions_returns_png(sroie_pages):
     image = Image.open(io.BytesIO(out["image_with_regions"].iloc[0]))
     assert image.format == "PNG" and image.size == (sroie_pages[0]["width"], sroie_pages[0]["height"])
     assert images_html(out["image_with_regions"].tolist(), ["page"]).count("<img") == 1
+
+
+def test_display_shows_small_jpeg_thumbnails_with_page_numbers():
+    import base64
+    import re
+
+    from dask_ocr.display import _captions, thumbnail
+
+    big = Image.new("RGB", (3000, 4000), "white")
+    buffer = io.BytesIO()
+    big.save(buffer, format="PNG")
+    small = thumbnail(buffer.getvalue(), 320)
+    with Image.open(io.BytesIO(small)) as decoded:
+        assert decoded.format == "JPEG" and decoded.size == (640, 853)
+    markup = images_html([buffer.getvalue(), b"not an image", None], ["a", "b", "c"])
+    (encoded,) = re.findall(r"base64,([^\"]+)", markup)
+    assert base64.b64decode(encoded) == small and len(markup) < 100_000
+    assert "unreadable image" in markup and "no image" in markup
+    head = pd.DataFrame({"path": ["doc.pdf", "doc.pdf", "x.png"], "page": pd.array([1, 2, None], dtype="Int32")})
+    assert _captions(head, None) == ["doc.pdf, page 1", "doc.pdf, page 2", "x.png"]
