@@ -201,6 +201,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternated timing runs on the upright pages")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the runs without the options on the turned and skewed sets")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only the cost on upright pages (results/orientation_timing.{json,md})")
     args = parser.parse_args()
 
     cores = os.cpu_count() or 1
@@ -209,6 +211,14 @@ def main() -> None:
         for record in load_manifest(args.data, name, args.limit):
             records.append({**record, "dataset": name})
     run(records_frame([r["content"] for r in records[:2]]), True, cores)  # warm-up: load the models
+    if args.timing_only:
+        speed = timing(records, cores, args.repeats)
+        write_results("orientation_timing", {"pages": len(records), "timing": speed},
+                      f"Upright pages, {len(records)} of them, with orientation + deskew / without, median of "
+                      f"{args.repeats} alternated pairs on {cores} cores: **{speed['cpu_ratio']:.2f}x** process CPU "
+                      f"time (pairs {', '.join(f'{r:.2f}' for r in speed['cpu_pair_ratios'])}), "
+                      f"{speed['wall_ratio']:.2f}x wall time.")
+        return
     results = evaluate(records, cores, args.baseline)
     speed = timing(records, cores, args.repeats)
     write_results("orientation", {"pages": len(records), "results": results, "timing": speed},

@@ -116,8 +116,8 @@ def _reader_key(df, key: ModelKey, orientation: bool) -> ModelKey | None:
 
 def detect(df, image_col: str = "content", output_col: str = "regions", model: str = defaults.MODEL,
            task_parallelism: int | None = None, use_gpu: bool | None = None,
-           max_pixels: int = defaults.MAX_PIXELS, orientation: bool = defaults.ORIENTATION,
-           deskew: bool = defaults.DESKEW):
+           max_pixels: int = defaults.MAX_PIXELS, orientation: bool | None = defaults.ORIENTATION,
+           deskew: bool | None = defaults.DESKEW):
     """Find text regions in each image.
 
     Parameters
@@ -137,16 +137,17 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
         ``None`` uses a GPU when the engine sees one.
     max_pixels : int
         Larger images are refused (decompression-bomb guard).
-    orientation : bool
+    orientation : bool, optional
         Find pages turned by 90, 180 or 270 degrees and detect on them turned upright; the
         clockwise turn found goes to an ``orientation`` column (int degrees).  The axis of the
         text lines comes from the regions found; which way they read, from the recognizer of
-        ``model`` reading a few lines both ways.
-    deskew : bool
+        ``model`` reading a few lines both ways.  ``None`` (default): on for document pages (a
+        frame from :func:`read_documents`, which has a ``text_layer`` column), off for other images.
+    deskew : bool, optional
         Find how far the text lines are turned from the nearest axis (up to 20 degrees) and
         detect again on the straightened page if it is by 4 degrees or more; the clockwise skew
         goes to a ``skew`` column (float degrees), and :func:`recognize` groups the lines of pages
-        skewed by 2 degrees or more with the skew undone.
+        skewed by 2 degrees or more with the skew undone.  ``None`` (default): as ``orientation``.
 
     Returns
     -------
@@ -157,6 +158,9 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
         the page was turned; :func:`recognize` reads the geometry columns and reads pages upright.
     """
     _require_columns(df, image_col)
+    pages = _uses_text_layer(df)  # document pages, from read_documents
+    orientation = pages if orientation is None else bool(orientation)
+    deskew = pages if deskew is None else bool(deskew)
     key = _model_key(df, model, "detect", task_parallelism, use_gpu)
     config = part.DetectConfig(image_col=image_col, output_col=output_col, max_pixels=int(max_pixels), model=key,
                                text_layer=_uses_text_layer(df), orientation=bool(orientation), deskew=bool(deskew),

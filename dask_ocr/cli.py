@@ -154,10 +154,10 @@ def run(args) -> int:
     except FileNotFoundError as exc:
         print(f"dask-ocr: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # said at once; the cluster is then closed without waiting for its tasks
+        print(f"dask-ocr: interrupted: {_written_share(args)}; rerun with --resume", file=sys.stderr, flush=True)
         _close(client, started=bool(args.workers), interrupted=True)
         client = None
-        print(f"dask-ocr: interrupted: {_written_share(args)}; rerun with --resume", file=sys.stderr)
         return 130
     finally:
         _close(client, started=bool(args.workers))
@@ -310,9 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--dpi", type=float, default=None,
                         help=f"resolution PDF pages are rendered at (default {defaults.DPI})")
     runner.add_argument("--orientation", action=argparse.BooleanOptionalAction, default=defaults.ORIENTATION,
-                        help="find and undo quarter turns and upside-down pages before detection")
+                        help="find and undo quarter turns and upside-down pages before detection (default: on)")
     runner.add_argument("--deskew", action=argparse.BooleanOptionalAction, default=defaults.DESKEW,
-                        help="find and undo small skews before detection")
+                        help="find and undo skewed pages before detection (default: on)")
     runner.add_argument("--force-ocr", action="store_true",
                         help="OCR every page, also those whose PDF text layer holds their text")
     runner.add_argument("--password", default=None, help="password of encrypted PDFs")

@@ -26,9 +26,12 @@ USE_CACHING = True
 OUTPUT_FORMAT = "text"
 #: Space between joined word crops (``group_images``), in crop heights: wide enough to read as a space.
 JOIN_GAP = 1.5
-#: Page geometry in ``detect``: find and undo quarter turns (``orientation``) and skew (``deskew``).
-ORIENTATION = False
-DESKEW = False
+#: Page geometry in ``detect``: find and undo quarter turns (``orientation``) and skew (``deskew``).  ``None``
+#: turns them on for document pages (frames from ``read_documents``: scans come turned) and off for other
+#: images.  Measured on upright dev pages (SROIE, FUNSD, FONDUE; 2026-12-03, int8 detector, 2 cores): 1.05x CPU
+#: time, 1.03x wall time (``benchmarks/orientation.py --timing-only``), with the same text on upright pages.
+ORIENTATION = None
+DESKEW = None
 #: Skew beyond this many degrees is not undone (it is taken for a wrong estimate).
 MAX_SKEW = 20.0
 #: The least skew (degrees) undone at all: ``recognize`` groups lines with it undone.  Below it the skew is

@@ -59,8 +59,8 @@ class DetectConfig:
     model: runtime.ModelKey
     max_pixels: int = defaults.MAX_PIXELS
     text_layer: bool = False
-    orientation: bool = defaults.ORIENTATION
-    deskew: bool = defaults.DESKEW
+    orientation: bool = False
+    deskew: bool = False
     reader: runtime.ModelKey | None = None  # the recognizer that tells upright from upside-down lines
 
     def columns(self) -> dict[str, pd.ArrowDtype]:

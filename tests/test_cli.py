@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from dask_ocr.cli import main
 from dask_ocr.metrics import cer
@@ -206,3 +207,42 @@ def test_orientation_and_deskew_flags(tmp_path):
     parser = build_parser()
     args = parser.parse_args(["run", "x.pdf", "-o", "o", "--no-orientation", "--deskew"])
     assert (args.orientation, args.deskew) == (False, True)
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_local_cluster_says_so_at_once_and_quietly(tmp_path):
+    """SIGINT while a --workers run writes: the one-line message within 2 s, exit 130, no traceback or ERROR."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    write_pages(tmp_path, count=8)
+    output = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "dask_ocr", "run", str(tmp_path / "*.jpg"), "-o", str(output),
+                                "--workers", "1", "--pages-per-partition", "1"],
+                               stderr=subprocess.PIPE, text=True)
+    lines, said = [], threading.Event()
+
+    def read():
+        for line in process.stderr:
+            lines.append(line)
+            if "interrupted:" in line:
+                said.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 240
+    while not list(output.glob("part.*.parquet")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert process.poll() is None, "".join(lines)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    assert said.wait(10), "".join(lines)
+    reacted = time.monotonic() - sent
+    assert process.wait(60) == 130
+    reader.join(10)
+    err = "".join(lines)
+    assert reacted <= 2.0, err
+    assert "rerun with --resume" in err and "Traceback" not in err and "ERROR" not in err

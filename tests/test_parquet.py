@@ -43,7 +43,7 @@ def test_resume_writes_every_row_exactly_once(lines, tmp_path):
     job = job[["path", "text", "ocr_error"]]
     with dask.config.set(scheduler="threads", num_workers=1), pytest.raises(RuntimeError, match="interrupted"):
         dask_ocr.write_parquet(job, str(output), progress=False)
-    first = {int(n) for n in log.read_text().split()}
+    first = {int(n) for n in log.read_text().split()} if log.exists() else set()   # partition 5 may come first
     written = sorted(p.name for p in output.glob("part.*.parquet"))
     assert 5 not in first and len(written) < 8
     assert not list(output.glob(".part*"))                         # no half-written parts are left

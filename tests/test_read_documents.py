@@ -257,3 +257,19 @@ def test_every_tiff_page_opens_directly(tmp_path):
     assert out["page"].tolist() == list(range(1, 401)) and out["ocr_error"].isna().all()
     pixels = [Image.open(io.BytesIO(content)).getpixel((0, 0)) for content in out["content"].iloc[[0, 250, 399]]]
     assert pixels == [0, 0, 399 % 250]
+
+
+def test_document_pages_are_turned_upright_by_default(tmp_path):
+    """Scans come turned: read_documents pipelines find and undo it unless told not to; plain images do not."""
+    from PIL import Image
+
+    page = make_sample_pages(1, seed=2)[0]
+    with Image.open(io.BytesIO(page.content)) as image:
+        turned = io.BytesIO()
+        image.transpose(Image.Transpose.ROTATE_90).save(turned, format="PNG")
+    path = _write(tmp_path / "turned.png", turned.getvalue())
+    out = dask_ocr.read_documents(path).ocr.detect().ocr.recognize().compute().iloc[0]
+    assert out["orientation"] == 270 and cer(page.text, out["text"]) < 0.05
+    off = dask_ocr.read_documents(path).ocr.detect(orientation=False, deskew=False)
+    assert "orientation" not in off.columns and "skew" not in off.columns
+    assert "orientation" not in dask_ocr.read_images(path).ocr.detect().columns

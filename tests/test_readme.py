@@ -35,10 +35,11 @@ def documents(tmp_path, monkeypatch):
     from PIL import Image
 
     pages = make_sample_pages(2, seed=11)
-    for folder in ("scans", "inbox", "reports", "lines", "letters"):
+    for folder in ("scans", "inbox", "reports", "lines", "letters", "photos"):
         (tmp_path / folder).mkdir()
     for page in pages:
         (tmp_path / "scans" / page.name).write_bytes(page.content)
+        (tmp_path / "photos" / page.name).write_bytes(page.content)
     (tmp_path / "scans" / "contract.pdf").write_bytes(images_to_pdf([p.content for p in pages]))
     (tmp_path / "reports" / "annual.pdf").write_bytes(born_digital_pdf([["Annual report 2026"]])[0])
     (tmp_path / "inbox" / "mixed.pdf").write_bytes(sample_pdf(seed=2)[0])
