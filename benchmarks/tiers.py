@@ -33,10 +33,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DEFAULT_DATA, load_manifest, write_results  # noqa: E402
 
 #: Variant → (engine, detector options, recognizer options, int8 models to build: {"det"|"rec": "dynamic"|"static"}).
+_ORT, _OV_F32, _OV_BF16 = ({"runtime": "onnxruntime"}, {"runtime": "openvino", "precision": "f32"},
+                            {"runtime": "openvino", "precision": "bf16"})
 VARIANTS = {
     "ppocr": ("ppocr", {}, {}, {}),
     "ppocr_fast": ("ppocr_fast", {}, {}, {}),
-    "detector not quantized (the previous default)": ("ppocr", {"quantize": False}, {}, {}),
+    "onnxruntime with int8 detector (the previous default)": ("ppocr", _ORT, _ORT, {}),
+    "onnxruntime fp32": ("ppocr", {**_ORT, "quantize": False}, _ORT, {}),
+    "openvino f32": ("ppocr", _OV_F32, _OV_F32, {}),
+    "openvino bf16": ("ppocr", _OV_BF16, _OV_BF16, {}),
+    "openvino bf16 detector + onnxruntime recognizer": ("ppocr", _OV_BF16, _ORT, {}),
+    "openvino f32 detector + onnxruntime recognizer": ("ppocr", _OV_F32, _ORT, {}),
+    "ppocr_fast on onnxruntime": ("ppocr_fast", _ORT, _ORT, {}),
+    "detector not quantized (fp32 on onnxruntime)": ("ppocr", {**_ORT, "quantize": False}, {}, {}),
     "detection at 640 px (limit_side_len)": ("ppocr", {"limit_side_len": 640}, {}, {}),
     "detection at 544 px (limit_side_len)": ("ppocr", {"limit_side_len": 544}, {}, {}),
     "recognizer int8 static": ("ppocr", {}, {}, {"rec": "static"}),
@@ -175,9 +184,11 @@ def verdict(scores: dict, base: dict) -> str:
 
 def table(rows: dict, items: dict) -> list[str]:
     """One Markdown row per variant: accuracy, items/s and speed relative to ``ppocr`` per workload."""
-    base = rows["ppocr"]
+    base_name = "ppocr" if "ppocr" in rows else next(iter(rows))  # the default, else the first run
+    base = rows[base_name]
     header = "| variant | " + " | ".join(f"{m} | {m.split()[0]} {m.split()[1]}/s" for m in METRICS)
-    lines = [header + " | pages speed vs ppocr | within accuracy rule |", "|---" * (2 * len(METRICS) + 3) + "|"]
+    lines = [header + f" | pages speed vs {base_name} | within accuracy rule |",
+             "|---" * (2 * len(METRICS) + 3) + "|"]
     for variant, scores in rows.items():
         cells = []
         for metric in METRICS:
@@ -186,7 +197,7 @@ def table(rows: dict, items: dict) -> list[str]:
             cells.append(f"{value:.3f}" if "F1" in metric else f"{value:.2%}")
             cells.append(f"{items[metric] / seconds:.2f} ({ratio:.2f}x)")
         page_speed = sum(base[m][1] for m in METRICS[:2]) / sum(scores[m][1] for m in METRICS[:2])
-        rule = "–" if variant.startswith("ppocr") else verdict(scores, base)
+        rule = "–" if scores is base or variant.startswith("ppocr") else verdict(scores, base)
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {page_speed:.2f}x | {rule} |")
     return lines
 

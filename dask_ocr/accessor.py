@@ -68,13 +68,30 @@ def _check_regions_dtype(df, regions_col: str | None) -> None:
             "e.g. pd.Series(cells, dtype=dask_ocr.REGIONS_DTYPE), before dd.from_pandas")
 
 
-def _model_key(df, model, task: str, task_parallelism: int | None, use_gpu: bool | None) -> ModelKey:
+def _model_key(df, model, task: str, task_parallelism: int | None, use_gpu: bool | None,
+               runtime: str = defaults.RUNTIME, precision: str = defaults.PRECISION) -> ModelKey:
     if task_parallelism is not None and task_parallelism < 1:
         raise ValueError(f"task_parallelism must be >= 1, got {task_parallelism}")
     # In Dask every worker thread runs its own partition, so one model thread each avoids
     # oversubscribing cores; a plain pandas call has the whole machine to itself.
     default_threads = 1 if _is_dask(df) else (os.cpu_count() or 1)
-    return ModelKey(resolve_model(model, task), task, task_parallelism or default_threads, use_gpu)
+    spec = _with_runtime(resolve_model(model, task), task, runtime, precision)
+    return ModelKey(spec, task, task_parallelism or default_threads, use_gpu)
+
+
+def _with_runtime(spec, task: str, runtime: str, precision: str):
+    """``spec`` running on ``runtime`` in ``precision`` (ONNX models); the spec as it is for ``"auto"``."""
+    from .models.onnx import PRECISIONS, RUNTIMES
+
+    if runtime not in RUNTIMES or precision not in PRECISIONS:
+        raise ValueError(f"runtime must be one of {RUNTIMES} and precision one of {PRECISIONS}, "
+                         f"got {runtime!r} and {precision!r}")
+    if (runtime, precision) == ("auto", "auto"):
+        return spec
+    if spec.family != "ppocr":
+        raise ValueError(f"runtime and precision choose how ONNX models run; {spec.name!r} is not one")
+    options = {"runtime": runtime, "precision": precision}
+    return spec.with_detector_options(**options) if task == "detect" else spec.with_recognizer_options(**options)
 
 
 def _decoding_options(spec, use_caching: bool, num_beams: int, max_new_tokens: int) -> DecodingOptions:
@@ -117,7 +134,8 @@ def _reader_key(df, key: ModelKey, orientation: bool) -> ModelKey | None:
 def detect(df, image_col: str = "content", output_col: str = "regions", model: str = defaults.MODEL,
            task_parallelism: int | None = None, use_gpu: bool | None = None,
            max_pixels: int = defaults.MAX_PIXELS, orientation: bool | None = defaults.ORIENTATION,
-           deskew: bool | None = defaults.DESKEW):
+           deskew: bool | None = defaults.DESKEW, runtime: str = defaults.RUNTIME,
+           precision: str = defaults.PRECISION):
     """Find text regions in each image.
 
     Parameters
@@ -137,6 +155,11 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
         ``None`` uses a GPU when the engine sees one.
     max_pixels : int
         Larger images are refused (decompression-bomb guard).
+    runtime, precision : str
+        Who runs an ONNX model — ``"auto"`` (default), ``"onnxruntime"`` or ``"openvino"`` — and in what
+        arithmetic — ``"auto"``, ``"f32"`` or ``"bf16"`` (OpenVINO on a CPU with native bfloat16); ``"auto"``
+        is what was measured fastest at the fp32 model's accuracy on this kind of machine (see
+        :func:`dask_ocr.models.onnx.resolve_runtime`).
     orientation : bool, optional
         Find pages turned by 90, 180 or 270 degrees and detect on them turned upright; the
         clockwise turn found goes to an ``orientation`` column (int degrees).  The axis of the
@@ -161,7 +184,7 @@ def detect(df, image_col: str = "content", output_col: str = "regions", model: s
     pages = _uses_text_layer(df)  # document pages, from read_documents
     orientation = pages if orientation is None else bool(orientation)
     deskew = pages if deskew is None else bool(deskew)
-    key = _model_key(df, model, "detect", task_parallelism, use_gpu)
+    key = _model_key(df, model, "detect", task_parallelism, use_gpu, runtime, precision)
     config = part.DetectConfig(image_col=image_col, output_col=output_col, max_pixels=int(max_pixels), model=key,
                                text_layer=_uses_text_layer(df), orientation=bool(orientation), deskew=bool(deskew),
                                reader=_reader_key(df, key, bool(orientation)))
@@ -176,7 +199,8 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
               confidence_col: str | None = None, min_confidence: float | None = None,
               task_parallelism: int | None = None, use_gpu: bool | None = None,
               use_caching: bool = defaults.USE_CACHING, num_beams: int = defaults.NUM_BEAMS,
-              max_new_tokens: int = defaults.MAX_NEW_TOKENS, max_pixels: int = defaults.MAX_PIXELS):
+              max_new_tokens: int = defaults.MAX_NEW_TOKENS, max_pixels: int = defaults.MAX_PIXELS,
+              runtime: str = defaults.RUNTIME, precision: str = defaults.PRECISION):
     """Read the text of each image, region by region, in reading order.
 
     Parameters
@@ -231,7 +255,7 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
         stains and graphics found by a detector).  Default: 0 with ``regions_col=None``, where each
         image is known to be text; else the model's own (0.5 for ``ppocr`` and TrOCR; 0 for
         ``tesseract``, whose word confidences are not probabilities).
-    task_parallelism, use_gpu, max_pixels
+    task_parallelism, use_gpu, max_pixels, runtime, precision
         As for :func:`detect`.  Pages with ``orientation`` / ``skew`` columns (from
         ``detect(orientation=True, deskew=True)``) are cropped turned upright and their lines grouped
         with the skew undone; the text reads in the upright page's order, while positions, hOCR and
@@ -264,7 +288,7 @@ def recognize(df, image_col: str = "content", regions_col: str | None = "regions
     outputs = [output_col, confidence_col, f"{output_col}_dropped"] + ([positions_col] if positions_col else [])
     if len(set(outputs)) < len(outputs):
         raise ValueError(f"output_col, confidence_col and positions_col must differ, got {outputs}")
-    key = _model_key(df, model, "recognize", task_parallelism, use_gpu)
+    key = _model_key(df, model, "recognize", task_parallelism, use_gpu, runtime, precision)
     config = part.RecognizeConfig(
         image_col=image_col, regions_col=regions_col, output_col=output_col, confidence_col=confidence_col,
         dropped_col=f"{output_col}_dropped",

@@ -14,6 +14,11 @@ LINE_TOLERANCE = 15.0
 BORDER_WIDTH = 0.0
 #: The widest joined crop (width / height) with ``group_images``.
 MAX_IMAGE_RATIO = 11.25
+#: Who runs the ONNX models (``"auto"``, ``"onnxruntime"``, ``"openvino"``) and in what arithmetic (``"auto"``,
+#: ``"f32"``, ``"bf16"``): ``"auto"`` takes, per model, the first choice measured fastest at the accuracy of the
+#: fp32 model that this machine can run (``dask_ocr.models.ppocr.DETECTOR_RUNTIMES`` / ``RECOGNIZER_RUNTIMES``).
+RUNTIME = "auto"
+PRECISION = "auto"
 #: Crops per model call.
 BATCH_SIZE = 32
 #: Decompression-bomb guard (Pillow itself refuses anything above ~179 MP).

@@ -65,7 +65,7 @@ def test_session_settings_are_applied_and_checked():
 
 
 def test_session_options_travel_in_a_hashable_spec():
-    spec = resolve_model("ppocr").with_recognizer_options(session_options=(("arena", False),))
+    spec = resolve_model("ppocr").with_recognizer_options(session_options=(("arena", False),), runtime="onnxruntime")
     assert hash(spec) != hash(resolve_model("ppocr"))
     recognizer = create_recognizer(spec)
     assert not recognizer.session.get_session_options().enable_cpu_mem_arena
@@ -197,11 +197,11 @@ def test_an_int8_copy_is_built_once_per_model_and_calibration(tmp_path, monkeypa
     assert sorted(p.name for p in (tmp_path / "int8").glob("*.onnx")) == sorted([first.name, other.name])
 
 
-def test_the_default_detector_runs_int8_on_cpu_and_finds_the_fp32_regions():
+def test_on_onnxruntime_the_detector_runs_int8_on_cpu_and_finds_the_fp32_regions():
     page = decode_image(make_sample_pages(1, seed=3)[0].content)
-    int8, fp32 = PPOCRDetector(), PPOCRDetector(quantize=False)
+    int8, fp32 = PPOCRDetector(runtime="onnxruntime"), PPOCRDetector(runtime="onnxruntime", quantize=False)
     assert int8.model_path.parent == download.cache_dir() / "int8" and fp32.model_path == bundled_model_path("det")
-    assert PPOCRDetector(quantize=True).model_path == int8.model_path           # built once, then cached
+    assert PPOCRDetector(runtime="onnxruntime", quantize=True).model_path == int8.model_path   # built once, cached
     quantized, reference = int8.detect([page])[0], fp32.detect([page])[0]
     assert len(quantized) == len(reference) > 3
     centres = np.array([r.polygon.mean(axis=0) for r in reference])

@@ -1,4 +1,11 @@
-"""onnxruntime sessions with explicit threading, device placement and memory settings, and int8 quantization.
+"""Inference sessions for ONNX models on onnxruntime or OpenVINO, with explicit threading, device placement,
+precision and memory settings; and int8 quantization.
+
+Every ONNX model we run (PP-OCR detector, recognizer and angle classifier, ``ppocr_fast``, ONNX model specs) goes
+through :func:`make_session`, which returns an object with the part of onnxruntime's ``InferenceSession``
+interface the backends use (``get_inputs``, ``get_outputs``, ``get_modelmeta``, ``run``), whichever runtime runs
+it.  OpenVINO compiles each model for the CPU it runs on; its compiled models are kept on disk
+(``cache_dir()/openvino``), so a worker that starts again loads them instead of compiling.
 
 ``benchmarks/profile.py`` measured the session settings side by side: the CPU memory arena on makes
 the PP-OCR models 1.2-1.3x faster per call (without it every activation tensor is a fresh allocation
@@ -9,7 +16,9 @@ parallel execution mode has nothing to run in parallel in these sequential graph
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["make_session", "cuda_available", "uses_gpu", "session_settings", "quantize_model", "cached_int8_model",
-           "SESSION_DEFAULTS"]
+           "SESSION_DEFAULTS", "RUNTIMES", "PRECISIONS", "openvino_available", "cpu_has_bf16", "resolve_runtime",
+           "OpenVinoSession"]
+
+#: Where a model runs: ``"auto"`` (see :func:`make_session`), or one runtime by name.
+RUNTIMES = ("auto", "onnxruntime", "openvino")
+#: The arithmetic OpenVINO runs a model in: ``"auto"`` (the model's own choice), ``"f32"`` or ``"bf16"``.
+PRECISIONS = ("auto", "f32", "bf16")
 
 #: The session settings :func:`make_session` uses unless told otherwise.
 SESSION_DEFAULTS = {"arena": True, "optimization": "all", "execution_mode": "sequential"}
@@ -79,7 +94,69 @@ def session_settings(threads: int, arena: bool = True, optimization: str = "all"
     return options
 
 
-def make_session(path: str | Path, threads: int, use_gpu: bool | None, **settings):
+def openvino_available() -> bool:
+    """Whether OpenVINO can be imported here (it is a dependency on the platforms it has wheels for)."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX), as OpenVINO reports it."""
+    return openvino_available() and "BF16" in _openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def resolve_runtime(runtime: str, precision: str, use_gpu: bool | None,
+                    preferences: tuple[tuple[str, str], ...] = (("openvino", "f32"),)) -> tuple[str, str]:
+    """The ``(runtime, precision)`` a session runs on.
+
+    ``runtime="auto"`` is onnxruntime on a GPU (its CUDA provider) and where OpenVINO is missing; on a CPU, the
+    first of the model's ``preferences`` this machine can run — measured fastest at the fp32 model's accuracy
+    for that model (``benchmarks/runtimes.py``), a bf16 entry only on a CPU with native bfloat16.
+    ``precision="auto"`` on OpenVINO is f32, unless ``runtime="auto"`` chose bf16.
+
+    Raises
+    ------
+    ValueError
+        An unknown runtime or precision, OpenVINO on a GPU, or bf16 on onnxruntime or without native support
+        (OpenVINO would emulate it, slower than f32).
+    ImportError
+        ``runtime="openvino"`` where OpenVINO is not installed.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    gpu = uses_gpu(use_gpu)
+    if runtime == "auto":
+        runnable = [(r, p) for r, p in preferences if precision in ("auto", p) and _can_run(r, p, gpu)]
+        runtime, precision = runnable[0] if runnable else ("onnxruntime", precision)
+    if runtime == "openvino":
+        if gpu:
+            raise ValueError("runtime='openvino' runs on the CPU; use runtime='onnxruntime' (or 'auto') on a GPU")
+        if not openvino_available():
+            raise ImportError("runtime='openvino' needs the openvino package (pip install openvino)")
+        precision = "f32" if precision == "auto" else precision
+        if precision == "bf16" and not cpu_has_bf16():
+            raise ValueError("precision='bf16' needs a CPU with AVX512-BF16 or AMX; this one has neither: use 'f32'")
+        return runtime, precision
+    if precision == "bf16":
+        raise ValueError("precision='bf16' is an OpenVINO setting: pass runtime='openvino' (or 'auto')")
+    return "onnxruntime", "f32"
+
+
+def _can_run(runtime: str, precision: str, gpu: bool) -> bool:
+    if runtime == "onnxruntime":
+        return precision == "f32"
+    return not gpu and openvino_available() and (precision == "f32" or cpu_has_bf16())
+
+
+def make_session(path: str | Path, threads: int, use_gpu: bool | None, runtime: str = "onnxruntime",
+                 precision: str = "auto", preferences: tuple[tuple[str, str], ...] = (("openvino", "f32"),),
+                 **settings):
     """Create an inference session for ``path``.
 
     Parameters
@@ -89,18 +166,120 @@ def make_session(path: str | Path, threads: int, use_gpu: bool | None, **setting
         is 1 by default; oversubscribing cores makes everything slower.
     use_gpu : bool or None
         ``None`` uses CUDA when available; ``True`` insists on it.
+    runtime : {"onnxruntime", "openvino", "auto"}
+        Who runs the model; ``"auto"`` as :func:`resolve_runtime` decides with ``preferences``.
+    precision : {"auto", "f32", "bf16"}
+        OpenVINO's inference precision (see :func:`resolve_runtime`).
+    preferences : tuple of (runtime, precision) pairs
+        What ``runtime="auto"`` picks from on a CPU, best first (measured for this model).
     **settings
-        ``arena``, ``optimization``, ``execution_mode``: see :func:`session_settings`
+        onnxruntime's ``arena``, ``optimization``, ``execution_mode``: see :func:`session_settings`
         (defaults :data:`SESSION_DEFAULTS`).
     """
-    import onnxruntime as ort
-
     unknown = set(settings) - set(SESSION_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown session settings {sorted(unknown)}; known: {sorted(SESSION_DEFAULTS)}")
+    runtime, precision = resolve_runtime(runtime, precision, use_gpu, preferences)
+    if runtime == "openvino":
+        return OpenVinoSession(path, threads, precision)
+    import onnxruntime as ort
+
     options = session_settings(threads, **{**SESSION_DEFAULTS, **settings})
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if uses_gpu(use_gpu) else ["CPUExecutionProvider"]
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+def _openvino_core():
+    """One OpenVINO ``Core`` per process, caching compiled models in ``cache_dir()/openvino``."""
+    global _CORE
+    if _CORE is None:
+        import openvino as ov
+
+        from .download import cache_dir
+
+        core = ov.Core()
+        folder = cache_dir() / "openvino"
+        folder.mkdir(parents=True, exist_ok=True)
+        core.set_property({"CACHE_DIR": str(folder)})
+        _CORE = core
+    return _CORE
+
+
+_CORE = None
+
+
+class _Port:
+    """A model input or output as onnxruntime describes it: its name and (partly symbolic) shape."""
+
+    def __init__(self, name: str, shape: list):
+        self.name, self.shape = name, shape
+
+
+class _Metadata:
+    def __init__(self, custom_metadata_map: dict[str, str]):
+        self.custom_metadata_map = custom_metadata_map
+
+
+class OpenVinoSession:
+    """An ONNX model compiled by OpenVINO for the CPU, behind the part of onnxruntime's session interface the
+    backends use.
+
+    Parameters
+    ----------
+    path : path
+        The ONNX file.
+    threads : int
+        Threads of one call.  Calls from several threads at once (a threaded scheduler sharing the model) run at
+        once, each on an inference request of its own thread, on ``streams`` streams.
+    precision : {"f32", "bf16"}
+        OpenVINO's inference precision hint.
+    streams : int, optional
+        Calls that can run at once (default: the cores over ``threads``).  Threads are not pinned to cores, so
+        that the worker processes of one machine share its cores as onnxruntime's do.
+    """
+
+    def __init__(self, path: str | Path, threads: int, precision: str, streams: int | None = None):
+        core = _openvino_core()
+        threads = max(1, int(threads))
+        self.path, self.precision = Path(path), precision
+        streams = streams or max(1, (os.cpu_count() or 1) // threads)
+        self.compiled = core.compile_model(str(path), "CPU", {  # the threads are those of all streams together
+            "INFERENCE_NUM_THREADS": threads * streams, "NUM_STREAMS": streams, "ENABLE_CPU_PINNING": False,
+            "INFERENCE_PRECISION_HINT": precision})
+        self._local = threading.local()
+
+    @property
+    def request(self):
+        """This thread's inference request (one request must not run two calls at once)."""
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        return request
+
+    def get_inputs(self) -> list[_Port]:
+        return [_port(port) for port in self.compiled.inputs]
+
+    def get_outputs(self) -> list[_Port]:
+        return [_port(port) for port in self.compiled.outputs]
+
+    def get_modelmeta(self) -> _Metadata:
+        """The ONNX file's metadata (OpenVINO does not keep it): read from the file, without its weights."""
+        import onnx
+
+        model = onnx.load(str(self.path), load_external_data=False)
+        return _Metadata({entry.key: entry.value for entry in model.metadata_props})
+
+    def run(self, output_names, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Outputs (all, or those named) for ``feeds`` (input name -> array), as onnxruntime returns them."""
+        results = self.request.infer({name: np.ascontiguousarray(value) for name, value in feeds.items()})
+        outputs = self.compiled.outputs
+        wanted = outputs if output_names is None else [self.compiled.output(name) for name in output_names]
+        return [np.array(results[port], copy=True) for port in wanted]
+
+
+def _port(port) -> _Port:
+    shape = [dimension.get_length() if dimension.is_static else None for dimension in port.get_partial_shape()]
+    return _Port(port.any_name, shape)
 
 
 def quantize_model(source: str | Path, target: str | Path, calibration: Iterable[np.ndarray] | None = None,

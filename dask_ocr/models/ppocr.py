@@ -20,13 +20,21 @@ from ..batching import padded_width, run_batched
 from ..geometry import Region
 from .base import DecodingOptions, Recognition
 from .download import model_file
-from .onnx import cached_int8_model, make_session, uses_gpu
+from .onnx import cached_int8_model, make_session, resolve_runtime, uses_gpu
 
 __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
-           "latin_character", "normalise", "read_dictionary"]
+           "latin_character", "normalise", "read_dictionary", "DETECTOR_RUNTIMES", "RECOGNIZER_RUNTIMES"]
 
 #: Generated pages (:func:`dask_ocr.samples.make_sample_pages`) the int8 detector is calibrated on.
 CALIBRATION_PAGES = 12
+#: What ``runtime="auto"`` runs each model on, on a CPU: the first pair this machine can run.  Measured on the dev
+#: split (``benchmarks/tiers.py``, ``benchmarks/throughput.py``; README "Speed"): OpenVINO in bf16 — on CPUs with
+#: AVX512-BF16 or AMX — is within the accuracy rule and fastest (detector 0.16 s per SROIE page against 0.31 s for
+#: onnxruntime's int8 copy, recognizer 8.7 against 28 ms per line crop, one thread).  Without native bfloat16,
+#: onnxruntime: OpenVINO in f32 measured no faster (detector 0.33-0.41 s against 0.31 s; recognizer 24 against
+#: 28 ms) and pays about 0.25 s for every new input shape.
+DETECTOR_RUNTIMES = (("openvino", "bf16"), ("onnxruntime", "f32"))
+RECOGNIZER_RUNTIMES = (("openvino", "bf16"), ("onnxruntime", "f32"))
 REC_HEIGHT = 48
 CLS_SHAPE = (48, 192)
 MAX_REC_WIDTH = 3200
@@ -101,10 +109,14 @@ class PPOCRDetector:
         The most images of one detection size per model call.
     session_options : tuple of (str, object) pairs
         onnxruntime settings, see :func:`dask_ocr.models.onnx.session_settings`.
+    runtime, precision : str
+        Who runs the model and in what arithmetic (see :func:`dask_ocr.models.onnx.resolve_runtime`); ``"auto"``
+        picks from :data:`DETECTOR_RUNTIMES`.
     quantize : bool or None
-        ``True`` runs a static int8 copy of the model (:func:`~dask_ocr.models.onnx.cached_int8_model`),
-        built on first use, calibrated on generated pages (no evaluation data), and cached;
-        ``False`` runs the model file as it is; ``None``, the default, quantizes on CPU only.
+        ``True`` runs a static int8 copy of the model on onnxruntime
+        (:func:`~dask_ocr.models.onnx.cached_int8_model`), built on first use, calibrated on generated pages (no
+        evaluation data), and cached; ``False`` runs the model file as it is; ``None``, the default, quantizes
+        when the model runs on onnxruntime on a CPU.
 
     Notes
     -----
@@ -115,15 +127,19 @@ class PPOCRDetector:
     def __init__(self, model_path=None, threads: int = 1, use_gpu: bool | None = None, thresh: float = 0.3,
                  box_thresh: float = 0.5, unclip_ratio: float = 1.6, limit_side_len: int = 736,
                  max_side_len: int = 2000, batch_size: int = 1, session_options: tuple = (),
-                 quantize: bool | None = None):
+                 runtime: str = defaults.RUNTIME, precision: str = defaults.PRECISION, quantize: bool | None = None):
         from rapidocr.ch_ppocr_det.utils import DBPostProcess
 
         self.limit_side_len, self.max_side_len, self.batch_size = limit_side_len, max_side_len, batch_size
         self.model_path = model_file(model_path) if model_path else bundled_model_path("det")
-        if quantize or (quantize is None and not uses_gpu(use_gpu)):
+        self.runtime, self.precision = resolve_runtime(runtime, precision, use_gpu, DETECTOR_RUNTIMES)
+        if quantize or (quantize is None and self.runtime == "onnxruntime" and not uses_gpu(use_gpu)):
+            if self.runtime != "onnxruntime":
+                raise ValueError("quantize=True makes an int8 copy for onnxruntime: pass runtime='onnxruntime'")
             self.model_path = cached_int8_model(self.model_path, self._calibration_inputs,
                                                 f"pages{CALIBRATION_PAGES}-{limit_side_len}-{max_side_len}")
-        self.session = make_session(self.model_path, threads, use_gpu, **dict(session_options))
+        self.session = make_session(self.model_path, threads, use_gpu, self.runtime, self.precision,
+                                    **dict(session_options))
         self.input_name = self.session.get_inputs()[0].name
         self.postprocess = DBPostProcess(thresh=thresh, box_thresh=box_thresh, max_candidates=1000,
                                          unclip_ratio=unclip_ratio, score_mode="fast", use_dilation=True)
@@ -285,6 +301,9 @@ class PPOCRRecognizer:
         ``character`` metadata.
     threads, use_gpu, session_options
         As for :class:`PPOCRDetector`.
+    runtime, precision : str
+        As for :class:`PPOCRDetector`; ``"auto"`` picks from :data:`RECOGNIZER_RUNTIMES` (the angle classifier
+        runs where the recognizer does).
     use_angle_cls : bool
         Run PP-OCR's 180° classifier and turn crops it finds upside down.  Off by default: on
         upright documents it flips more good crops than it fixes.
@@ -309,9 +328,12 @@ class PPOCRRecognizer:
 
     def __init__(self, model_path=None, cls_model_path=None, threads: int = 1, use_gpu: bool | None = None,
                  use_angle_cls: bool = False, width_quantum: int = 64, min_width: int = 64, cls_thresh: float = 0.9,
-                 space_boost: float = 3.0, charset: str | None = "latin", dict_path=None, session_options: tuple = ()):
+                 space_boost: float = 3.0, charset: str | None = "latin", dict_path=None, session_options: tuple = (),
+                 runtime: str = defaults.RUNTIME, precision: str = defaults.PRECISION):
         self.model_path = model_file(model_path) if model_path else bundled_model_path("rec")
-        self.session = make_session(self.model_path, threads, use_gpu, **dict(session_options))
+        self.runtime, self.precision = resolve_runtime(runtime, precision, use_gpu, RECOGNIZER_RUNTIMES)
+        self.session = make_session(self.model_path, threads, use_gpu, self.runtime, self.precision,
+                                    **dict(session_options))
         self.input_name = self.session.get_inputs()[0].name
         self.characters = ["<blank>", *self._dictionary(dict_path), " "]
         classes = self.session.get_outputs()[0].shape[-1]
@@ -321,7 +343,8 @@ class PPOCRRecognizer:
         self.classifier = None
         if use_angle_cls:
             cls_path = model_file(cls_model_path) if cls_model_path else bundled_model_path("cls")
-            self.classifier = make_session(cls_path, threads, use_gpu, **dict(session_options))
+            self.classifier = make_session(cls_path, threads, use_gpu, self.runtime, self.precision,
+                                           **dict(session_options))
         self.width_quantum, self.min_width, self.cls_thresh = width_quantum, min_width, cls_thresh
         self.space_boost = space_boost
         if charset not in (None, "latin"):
