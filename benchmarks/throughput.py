@@ -57,7 +57,6 @@ TARGETS = {"pages vs the previous default (onnxruntime)": ("ours_pages", "ours_o
            "pages vs raw loop (onnxruntime)": ("ours_pages", "raw_pages", 1.8),
            "line crops vs raw per-crop loop": ("ours_lines", "raw_lines", 3.0),
            "line crops vs raw batched TextRecognizer": ("ours_lines", "raw_batched_lines", 1.5),
-           "line crops vs raw batched TextRecognizer on OpenVINO": ("ours_lines", "raw_ov_batched_lines", 1.5),
            "ppocr_fast pages vs ppocr pages": ("fast_pages", "ours_pages", 4.0)}
 #: SROIE pages per core-hour to reach with the defaults.
 PAGES_PER_CORE_HOUR = 5000

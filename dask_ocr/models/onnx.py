@@ -174,7 +174,7 @@ def make_session(path: str | Path, threads: int, use_gpu: bool | None, runtime: 
         What ``runtime="auto"`` picks from on a CPU, best first (measured for this model).
     **settings
         onnxruntime's ``arena``, ``optimization``, ``execution_mode``: see :func:`session_settings`
-        (defaults :data:`SESSION_DEFAULTS`).
+        (defaults :data:`SESSION_DEFAULTS`); OpenVINO has none of them and they are checked, not used.
     """
     unknown = set(settings) - set(SESSION_DEFAULTS)
     if unknown:
