@@ -136,3 +136,23 @@ def test_auto_on_this_cpu_and_its_detector_finds_the_fp32_regions():
     for region in found:
         match = reference[int(np.abs(centres - region.polygon.mean(axis=0)).sum(axis=1).argmin())]
         assert np.abs(np.sort(region.polygon, axis=0) - np.sort(match.polygon, axis=0)).max() < 4
+
+
+def test_the_charset_model_gives_the_full_softmax_of_its_classes():
+    """The recognizer decodes 760 Latin classes of 18,710 from a copy of its model that outputs only those —
+    with the probabilities of the softmax over every class, so confidences (and min_confidence) are unchanged."""
+    recognizer = PPOCRRecognizer(runtime="onnxruntime")
+    path = onnx.class_subset_model(recognizer.model_path, recognizer.classes)
+    assert path is not None and path == onnx.class_subset_model(recognizer.model_path, recognizer.classes)  # cached
+    full, subset = (onnx.make_session(p, 1, False, "onnxruntime") for p in (recognizer.model_path, path))
+    assert subset.get_outputs()[0].shape[-1] == len(recognizer.classes) == 760
+    batch = np.random.default_rng(1).uniform(-1, 1, (3, 3, 48, 256)).astype(np.float32)
+    name = full.get_inputs()[0].name
+    expected = full.run(None, {name: batch})[0][:, :, recognizer.classes]
+    assert np.abs(subset.run(None, {name: batch})[0] - expected).max() < 1e-3          # float32 rounding
+    crops = render_line_crops(6)
+    whole = PPOCRRecognizer(runtime="onnxruntime")
+    whole.session = full                                               # the same decoding on the full output
+    for mine, theirs in zip(recognizer.recognize(crops), whole.recognize(crops)):
+        assert mine.text == theirs.text and mine.confidence == pytest.approx(theirs.confidence, abs=1e-3)
+    assert onnx.class_subset_model(bundled_model_path("det"), [0]) is None   # not a softmax output: left alone

@@ -20,14 +20,14 @@ import functools
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["make_session", "cuda_available", "uses_gpu", "session_settings", "quantize_model", "cached_int8_model",
            "SESSION_DEFAULTS", "RUNTIMES", "PRECISIONS", "openvino_available", "cpu_has_bf16", "resolve_runtime",
-           "OpenVinoSession"]
+           "OpenVinoSession", "class_subset_model", "model_metadata"]
 
 #: Where a model runs: ``"auto"`` (see :func:`make_session`), or one runtime by name.
 RUNTIMES = ("auto", "onnxruntime", "openvino")
@@ -263,11 +263,8 @@ class OpenVinoSession:
         return [_port(port) for port in self.compiled.outputs]
 
     def get_modelmeta(self) -> _Metadata:
-        """The ONNX file's metadata (OpenVINO does not keep it): read from the file, without its weights."""
-        import onnx
-
-        model = onnx.load(str(self.path), load_external_data=False)
-        return _Metadata({entry.key: entry.value for entry in model.metadata_props})
+        """The ONNX file's metadata (OpenVINO does not keep it)."""
+        return _Metadata(model_metadata(self.path))
 
     def run(self, output_names, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Outputs (all, or those named) for ``feeds`` (input name -> array), as onnxruntime returns them."""
@@ -339,12 +336,80 @@ def cached_int8_model(source: str | Path, calibration: Callable[[], Iterable[np.
         ``cache_dir()/int8/<model>-<its SHA-256>-<tag>.onnx``.  Processes that need it at once (the
         workers of a machine) wait on a file lock while one of them builds it.
     """
+    return _cached_model(source, "int8", tag,
+                         lambda target: quantize_model(source, target, calibration(), per_channel=True))
+
+
+def class_subset_model(source: str | Path, classes: Sequence[int]) -> Path | None:
+    """A copy of the ONNX classifier ``source`` that outputs the probabilities of ``classes`` only — the same
+    values as its softmax over every class — or None when its output is not a softmax over the last axis.
+
+    The last layer still scores every class (log-sum-exp over all of them, then the kept ones), so the
+    probabilities, which ``min_confidence`` filters on, do not change (to float32 rounding, ~1e-4); what shrinks is
+    the output tensor and the work after the layer: OpenVINO reads a line crop with a PP-OCR recognizer decoding
+    760 Latin classes of 18,710 1.1-1.2x faster in bf16 (onnxruntime, which does not fuse the log-sum-exp, 10 %
+    slower).  Built on first use and kept in ``cache_dir()/subset`` (as :func:`cached_int8_model`).
+    """
+    import hashlib
+
+    import onnx
+
+    model = onnx.load(str(source), load_external_data=False)
+    outputs = [node for node in model.graph.node if node.op_type == "Softmax"
+               and node.output[0] == model.graph.output[0].name]
+    if len(model.graph.output) != 1 or not outputs or _axis(outputs[0]) not in (-1, _rank(model) - 1):
+        return None
+    kept = np.asarray(classes, dtype=np.int64)
+    tag = hashlib.sha256(kept.tobytes()).hexdigest()[:12]
+    return _cached_model(source, "subset", f"{len(kept)}-{tag}", lambda target: _write_subset(source, kept, target))
+
+
+def _axis(node) -> int:
+    return next((attribute.i for attribute in node.attribute if attribute.name == "axis"), 1)
+
+
+def _rank(model) -> int:
+    return len(model.graph.output[0].type.tensor_type.shape.dim)
+
+
+def _write_subset(source: str | Path, kept: np.ndarray, target: Path) -> None:
+    """Replace the output softmax of ``source`` by ``exp(logits[..., kept] - logsumexp(logits))``."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(source))
+    output = model.graph.output[0]
+    softmax = next(node for node in model.graph.node if node.op_type == "Softmax" and node.output[0] == output.name)
+    logits = softmax.input[0]
+    model.graph.node.remove(softmax)
+    opset = next(entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx"))
+    model.graph.initializer.append(numpy_helper.from_array(kept, "dask_ocr_kept_classes"))
+    if opset >= 18:  # axes became an input
+        model.graph.initializer.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "dask_ocr_last_axis"))
+        reduce = helper.make_node("ReduceLogSumExp", [logits, "dask_ocr_last_axis"], ["dask_ocr_lse"], keepdims=1)
+    else:
+        reduce = helper.make_node("ReduceLogSumExp", [logits], ["dask_ocr_lse"], axes=[-1], keepdims=1)
+    model.graph.node.extend([
+        reduce,
+        helper.make_node("Gather", [logits, "dask_ocr_kept_classes"], ["dask_ocr_kept"], axis=-1),
+        helper.make_node("Sub", ["dask_ocr_kept", "dask_ocr_lse"], ["dask_ocr_log_probabilities"]),
+        helper.make_node("Exp", ["dask_ocr_log_probabilities"], [output.name])])
+    output.type.tensor_type.shape.dim[-1].Clear()
+    output.type.tensor_type.shape.dim[-1].dim_value = len(kept)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+
+
+def _cached_model(source: str | Path, kind: str, tag: str, build: Callable[[Path], object]) -> Path:
+    """``cache_dir()/<kind>/<model>-<its SHA-256>-<tag>.onnx``, made by ``build(path)`` on first use: one
+    process per machine builds it under a file lock while the others wait, into a temporary file moved into
+    place (a failed build leaves nothing)."""
     from filelock import FileLock
 
     from .download import cache_dir, file_sha256
 
     source = Path(source)
-    target = cache_dir() / "int8" / f"{source.stem}-{file_sha256(source)[:16]}-{tag}.onnx"
+    target = cache_dir() / kind / f"{source.stem}-{file_sha256(source)[:16]}-{tag}.onnx"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -352,11 +417,19 @@ def cached_int8_model(source: str | Path, calibration: Callable[[], Iterable[np.
         if not target.is_file():
             partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.onnx")
             try:
-                quantize_model(source, partial, calibration(), per_channel=True)
+                build(partial)
                 os.replace(partial, target)
             finally:
                 partial.unlink(missing_ok=True)
     return target
+
+
+def model_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of an ONNX file (its ``metadata_props``), read without its weights."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {entry.key: entry.value for entry in model.metadata_props}
 
 
 class _Calibration:

@@ -20,7 +20,7 @@ from ..batching import padded_width, run_batched
 from ..geometry import Region
 from .base import DecodingOptions, Recognition
 from .download import model_file
-from .onnx import cached_int8_model, make_session, resolve_runtime, uses_gpu
+from .onnx import cached_int8_model, class_subset_model, make_session, model_metadata, resolve_runtime, uses_gpu
 
 __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
            "latin_character", "normalise", "read_dictionary", "DETECTOR_RUNTIMES", "RECOGNIZER_RUNTIMES"]
@@ -332,21 +332,7 @@ class PPOCRRecognizer:
                  runtime: str = defaults.RUNTIME, precision: str = defaults.PRECISION):
         self.model_path = model_file(model_path) if model_path else bundled_model_path("rec")
         self.runtime, self.precision = resolve_runtime(runtime, precision, use_gpu, RECOGNIZER_RUNTIMES)
-        self.session = make_session(self.model_path, threads, use_gpu, self.runtime, self.precision,
-                                    **dict(session_options))
-        self.input_name = self.session.get_inputs()[0].name
         self.characters = ["<blank>", *self._dictionary(dict_path), " "]
-        classes = self.session.get_outputs()[0].shape[-1]
-        if isinstance(classes, int) and classes != len(self.characters):
-            raise ValueError(f"{self.model_path} has {classes} classes but its dictionary gives {len(self.characters)} "
-                             "(blank + characters + space): wrong dict_path?")
-        self.classifier = None
-        if use_angle_cls:
-            cls_path = model_file(cls_model_path) if cls_model_path else bundled_model_path("cls")
-            self.classifier = make_session(cls_path, threads, use_gpu, self.runtime, self.precision,
-                                           **dict(session_options))
-        self.width_quantum, self.min_width, self.cls_thresh = width_quantum, min_width, cls_thresh
-        self.space_boost = space_boost
         if charset not in (None, "latin"):
             raise ValueError(f"charset must be 'latin' or None, got {charset!r}")
         # The classes decoded: all, or the blank plus the Latin ones (the space, last, stays last).
@@ -354,6 +340,33 @@ class PPOCRRecognizer:
         if charset == "latin":
             self.classes = np.array([0] + [i for i, c in enumerate(self.characters) if i and latin_character(c)])
         self.labels = [self.characters[i] for i in self.classes]
+        full = self._checked_classes(self.model_path)
+        # On OpenVINO a copy of the model that outputs the decoded classes only reads 1.1-1.2x faster (with the same
+        # probabilities); onnxruntime runs that copy slower (22 against 24 ms per crop), so it keeps the model.
+        subset = None
+        if self.runtime == "openvino" and len(self.classes) < full:
+            subset = class_subset_model(self.model_path, self.classes)
+        self.session = make_session(subset or self.model_path, threads, use_gpu, self.runtime, self.precision,
+                                    **dict(session_options))
+        self.input_name = self.session.get_inputs()[0].name
+        self.classifier = None
+        if use_angle_cls:
+            cls_path = model_file(cls_model_path) if cls_model_path else bundled_model_path("cls")
+            self.classifier = make_session(cls_path, threads, use_gpu, self.runtime, self.precision,
+                                           **dict(session_options))
+        self.width_quantum, self.min_width, self.cls_thresh = width_quantum, min_width, cls_thresh
+        self.space_boost = space_boost
+
+    def _checked_classes(self, path: Path) -> int:
+        """The classes the model at ``path`` scores, checked against its dictionary."""
+        import onnx
+
+        shape = onnx.load(str(path), load_external_data=False).graph.output[0].type.tensor_type.shape
+        classes = shape.dim[-1].dim_value if shape.dim else 0
+        if classes and classes != len(self.characters):
+            raise ValueError(f"{path} has {classes} classes but its dictionary gives {len(self.characters)} "
+                             "(blank + characters + space): wrong dict_path?")
+        return classes or len(self.characters)
 
     def recognize(self, crops: Sequence[np.ndarray], batch_size: int = defaults.BATCH_SIZE,
                   decoding: DecodingOptions | None = None) -> list[Recognition]:
@@ -375,7 +388,7 @@ class PPOCRRecognizer:
         """The characters: from ``dict_path`` if given, else from the model's ``character`` metadata."""
         if dict_path is not None:
             return read_dictionary(dict_path)
-        metadata = self.session.get_modelmeta().custom_metadata_map
+        metadata = model_metadata(self.model_path)
         if "character" not in metadata:
             raise ValueError("the recognizer carries no 'character' metadata: pass its dictionary file as dict_path "
                              "(or it is not a PP-OCR CTC recognizer)")
