@@ -94,7 +94,7 @@ def _pages(args, client=None):
                                    npartitions=npartitions, use_text_layer=not args.force_ocr, password=args.password)
 
 
-def _check_output(args, out) -> tuple[bool, str | None]:
+def _check_output(args, out, documents: list[str]) -> tuple[bool, str | None]:
     """Whether there is work left, or the one-line reason the output cannot be written."""
     from .sinks.parquet import job_status
     from .sinks.pdf import pdf_folder_problem
@@ -111,7 +111,7 @@ def _check_output(args, out) -> tuple[bool, str | None]:
     except (FileExistsError, ValueError) as exc:
         return False, str(exc)
     if args.pdf:
-        problem = pdf_folder_problem(_documents(args), args.pdf, overwrite=args.overwrite)
+        problem = pdf_folder_problem(documents, args.pdf, overwrite=args.overwrite)
         if problem:
             return False, problem
     if status.done:
@@ -146,11 +146,12 @@ def run(args) -> int:
 
             client = Client(args.scheduler)
         out = _pipeline(_pages(args, client), args)
-        work, problem = _check_output(args, out)
+        documents = _documents(args) if args.pdf else []
+        work, problem = _check_output(args, out, documents)
         if problem:
             print(f"dask-ocr: {_cli_words(problem)}", file=sys.stderr)
             return 2
-        pdfs = bool(args.pdf) and (not args.resume or bool(pending_documents(_documents(args), args.pdf)))
+        pdfs = bool(args.pdf) and (not args.resume or bool(pending_documents(documents, args.pdf)))
         if client is None and (work or pdfs):
             client = _client(args)
         return _run_work(args, out, work, pdfs, client)

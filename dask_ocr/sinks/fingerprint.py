@@ -14,6 +14,11 @@ import functools
 import hashlib
 import types
 
+from dask.base import normalize_token, tokenize
+from dask.dataframe.dask_expr._expr import Expr
+from dask.tokenize import TokenizationError
+from fsspec import AbstractFileSystem
+
 __all__ = ["fingerprint"]
 
 _MAX_DEPTH = 16  # attributes of attributes ...: deeper than any job's configuration, shallow enough for cycles
@@ -21,18 +26,11 @@ _MAX_DEPTH = 16  # attributes of attributes ...: deeper than any job's configura
 
 def fingerprint(ddf) -> str:
     """A hex digest of what defines the job ``ddf`` builds: its inputs, steps and their parameters."""
-    from dask.base import tokenize
-
     return tokenize(_stable(ddf.expr, 0))
 
 
 def _stable(obj, depth: int):
     """A value dask tokenizes deterministically across processes, standing for ``obj``."""
-    from dask.base import normalize_token, tokenize
-    from dask.dataframe.dask_expr._expr import Expr
-    from dask.tokenize import TokenizationError
-    from fsspec import AbstractFileSystem
-
     if depth > _MAX_DEPTH:
         return type(obj).__qualname__
     if isinstance(obj, Expr):
