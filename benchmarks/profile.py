@@ -42,7 +42,7 @@ STAGES = {
     "resizing (detection)": ("det", "_batch_input"),
     "post-processing (detection)": ("det", "_regions"),
     "cropping": ("partition", "_crop_row"),
-    "resizing (recognition)": ("rec", "_batch_input"),
+    "resizing (recognition)": ("ppocr", "recognition_input"),
     "CTC decoding": ("rec", "_decode"),
     "layout": ("partition", "build_page"),
     "formats": ("partition", "render"),
@@ -102,16 +102,18 @@ def loaded_models(spec):
 
 def instrument(clock: Clock, detector, recognizer) -> list[tuple[object, str, object]]:
     """Wrap every stage and both sessions; returns what to put back (:func:`restore`)."""
+    import dask_ocr.models.ppocr as ppocr
     import dask_ocr.partition as partition
 
-    owners = {"partition": partition, "det": detector, "rec": recognizer}
+    owners = {"partition": partition, "ppocr": ppocr, "det": detector, "rec": recognizer}
     saved = []
     for stage, (owner, name) in STAGES.items():
         target = owners[owner]
         if not hasattr(target, name):
             print(f"  (no {owner}.{name} to time: '{stage}' counts as Dask and idle)", flush=True)
             continue
-        saved.append((target, name, target.__dict__.get(name) if owner != "partition" else getattr(target, name)))
+        module = owner in ("partition", "ppocr")
+        saved.append((target, name, getattr(target, name) if module else target.__dict__.get(name)))
         setattr(target, name, clock.wrap(stage, getattr(target, name)))
     for kind, model in (("det", detector), ("rec", recognizer)):
         saved.append((model, "session", model.session))

@@ -65,17 +65,16 @@ def recognizer_calibration(data: Path) -> list:
     from dask_ocr.batching import padded_width, plan_batches
     from dask_ocr.geometry import crop_region
     from dask_ocr.io import decode_image
-    from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer
+    from dask_ocr.models.ppocr import PPOCRDetector, recognition_input, resized_width
     from dask_ocr.samples import make_sample_pages
 
     pages = [decode_image(p.content) for p in make_sample_pages(12, seed=7)]
     pages += [decode_image(r["content"]) for r in load_manifest(data, "fondue_en_print")]
-    recognizer = PPOCRRecognizer()
     crops = [crop_region(page, region) for page, regions in zip(pages, PPOCRDetector().detect(pages))
              for region in regions]
     crops += [decode_image(r["content"]) for r in load_manifest(data, "hooker_lines", 40)]
-    widths = [padded_width(recognizer._resized_width(c), 64, 64) for c in crops]
-    return [recognizer._batch_input([crops[i] for i in batch], widths[batch[0]]) for batch in plan_batches(widths, 32)]
+    widths = [padded_width(resized_width(c), 64, 64) for c in crops]
+    return [recognition_input([crops[i] for i in batch], widths[batch[0]]) for batch in plan_batches(widths, 32)]
 
 
 def int8_models(data: Path, folder: Path, variants: list[str]) -> dict[tuple[str, str], str]:

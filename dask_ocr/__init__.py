@@ -25,7 +25,7 @@ __all__ = [
     "read_images", "read_documents", "decode_image", "detect", "recognize", "draw_regions", "display_images",
     "start_cluster", "register_models", "ModelPlugin", "write_parquet", "write_pdf", "gather_documents",
     "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError",
-    "ModelNotFoundError",
+    "ModelNotFoundError", "finetune",
 ]
 
 _CLUSTER_NAMES = {"start_cluster", "register_models", "ModelPlugin"}
@@ -36,11 +36,15 @@ def __getattr__(name: str):
         from . import distributed
 
         return getattr(distributed, name)
+    if name == "finetune":  # torch loads with it
+        from .training import finetune
+
+        return finetune
     raise AttributeError(f"module 'dask_ocr' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_CLUSTER_NAMES})
+    return sorted({*globals(), *_CLUSTER_NAMES, "finetune"})
 
 
 try:

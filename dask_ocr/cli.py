@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from . import defaults
 from .formats import OUTPUT_FORMATS
 from .models.onnx import PRECISIONS, RUNTIMES
+from .models.registry import CARD_NAME
 
 __all__ = ["main"]
 
@@ -288,6 +290,30 @@ def demo(args) -> int:
     return 0 if overall <= 0.02 else 1
 
 
+def finetune(args) -> int:
+    """``dask-ocr finetune``: train the recognizer on labelled pages in the manifest format."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from .training import TrainingSettings
+    from .training import finetune as train
+
+    settings = TrainingSettings(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+                                learning_rate=args.learning_rate, augment=args.augment, seed=args.seed,
+                                ignore_case=args.ignore_case)
+    try:
+        spec = train(args.train, args.output, args.val, base=args.base, validation_share=args.validation_share,
+                     settings=settings, device=args.device, threads=args.threads, resume=args.resume,
+                     overwrite=args.overwrite)
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(f"dask-ocr finetune: {exc}", file=sys.stderr)
+        return 2
+    card = json.loads((Path(spec.name) / CARD_NAME).read_text(encoding="utf-8"))
+    check = card["validation"]
+    print(f"validation CER {check['base_cer']:.2%} (base {card['base']}) -> {check['cer']:.2%} after "
+          f"{card['training']['steps']} steps ({card['training']['seconds'] / 60:.1f} min); "
+          f"use it with --model {spec.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dask-ocr", description="High-throughput OCR on Dask DataFrames.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -340,7 +366,39 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--seed", type=int, default=0)
     demo_parser.add_argument("--save", metavar="DIR", help="write the generated documents here (kept)")
     demo_parser.set_defaults(func=demo)
+    _add_finetune_parser(commands)
     return parser
+
+
+def _add_finetune_parser(commands) -> None:
+    from .training.settings import TrainingSettings
+
+    default = TrainingSettings()
+    tuner = commands.add_parser("finetune", help="train the recognizer on your own labelled pages or crops")
+    tuner.add_argument("--train", required=True, metavar="DATA",
+                       help="a folder with manifest.jsonl (images with regions and their text, or crops with text)")
+    tuner.add_argument("--val", metavar="DATA", help="validation data in the same format (default: a share of "
+                                                     "the training pages is held out)")
+    tuner.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="a new or empty folder")
+    tuner.add_argument("--base", default=defaults.MODEL, help="the PP-OCR model to start from (default: ppocr)")
+    tuner.add_argument("--validation-share", type=float, default=0.1,
+                       help="share of training pages held out without --val (default 0.1)")
+    tuner.add_argument("--epochs", type=int, default=default.epochs, help=f"default {default.epochs}")
+    tuner.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    tuner.add_argument("--batch-size", type=int, default=default.batch_size, help=f"default {default.batch_size}")
+    tuner.add_argument("--learning-rate", type=float, default=default.learning_rate,
+                       help=f"default {default.learning_rate}")
+    tuner.add_argument("--no-augment", dest="augment", action="store_false", help="train on the crops as they are")
+    tuner.add_argument("--ignore-case", action=argparse.BooleanOptionalAction, default=None,
+                       help="labels that do not keep the printed case (default: when no label has a lower-case "
+                            "letter)")
+    tuner.add_argument("--seed", type=int, default=default.seed)
+    tuner.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    tuner.add_argument("--threads", type=int, default=None, help="torch threads (default: every core)")
+    tuner.add_argument("--no-resume", dest="resume", action="store_false",
+                       help="start again instead of continuing a stopped run in MODEL_DIR")
+    tuner.add_argument("--overwrite", action="store_true", help="replace a finished model in MODEL_DIR")
+    tuner.set_defaults(func=finetune)
 
 
 def main(argv: list[str] | None = None) -> int:

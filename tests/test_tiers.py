@@ -19,7 +19,7 @@ import pytest
 from dask_ocr.io import decode_image
 from dask_ocr.models import download
 from dask_ocr.models.onnx import make_session
-from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer, bundled_model_path, normalise
+from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer, bundled_model_path, normalise, recognition_input
 from dask_ocr.models.registry import ModelSpec, create_detector, create_recognizer, resolve_model
 from dask_ocr.samples import make_sample_pages, render_line_crops
 
@@ -160,7 +160,7 @@ def test_int8_quantization_dynamic_and_static(tmp_path):
     crops = render_line_crops(4, seed=5)
     reference = PPOCRRecognizer().recognize(crops)
     dynamic = quantize_model(bundled_model_path("rec"), tmp_path / "rec_dynamic.onnx")
-    calibration = [PPOCRRecognizer()._batch_input(render_line_crops(2, seed=9), 320)]
+    calibration = [recognition_input(render_line_crops(2, seed=9), 320)]
     static = quantize_model(bundled_model_path("rec"), tmp_path / "rec_static.onnx", calibration)
     for path in (dynamic, static):
         readings = PPOCRRecognizer(model_path=str(path)).recognize(crops)   # 'character' metadata kept

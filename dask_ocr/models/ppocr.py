@@ -23,7 +23,8 @@ from .download import model_file
 from .onnx import cached_int8_model, class_subset_model, make_session, model_metadata, resolve_runtime, uses_gpu
 
 __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
-           "latin_character", "normalise", "read_dictionary", "DETECTOR_RUNTIMES", "RECOGNIZER_RUNTIMES"]
+           "latin_character", "normalise", "read_dictionary", "recognition_input", "resized_width", "DETECTOR_RUNTIMES",
+           "RECOGNIZER_RUNTIMES"]
 
 #: Generated pages (:func:`dask_ocr.samples.make_sample_pages`) the int8 detector is calibrated on.
 CALIBRATION_PAGES = 12
@@ -288,6 +289,21 @@ def character_spans(centres: np.ndarray) -> tuple[tuple[float, float], ...]:
     return tuple(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
+def resized_width(crop: np.ndarray) -> int:
+    """The width of ``crop`` scaled to the recognizer's height (at most :data:`MAX_REC_WIDTH`)."""
+    return min(MAX_REC_WIDTH, max(1, math.ceil(REC_HEIGHT * crop.shape[1] / crop.shape[0])))
+
+
+def recognition_input(crops: Sequence[np.ndarray], width: int) -> np.ndarray:
+    """The recognizer's input for ``crops``: each resized to height 48, normalised, right-padded with zeros to
+    ``width`` — for inference and for fine-tuning alike."""
+    batch = np.zeros((len(crops), 3, REC_HEIGHT, width), dtype=np.float32)
+    for slot, crop in zip(batch, crops):
+        resized_w = min(width, resized_width(crop))
+        normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)), slot[:, :, :resized_w])
+    return batch
+
+
 class PPOCRRecognizer:
     """CTC text recognition over batches of crops, with optional 180° angle classification.
 
@@ -376,7 +392,7 @@ class PPOCRRecognizer:
         candidates = crops + [np.rot90(crops[i]) for i in tall]
         if self.classifier is not None and candidates:
             candidates = self._upright(candidates, batch_size)
-        widths = [padded_width(self._resized_width(c), self.width_quantum, self.min_width) for c in candidates]
+        widths = [padded_width(resized_width(c), self.width_quantum, self.min_width) for c in candidates]
         readings = run_batched(candidates, batch_size, self._recognize_batch, shapes=widths)
         for offset, index in enumerate(tall):
             rotated = readings[len(crops) + offset]
@@ -394,28 +410,17 @@ class PPOCRRecognizer:
                              "(or it is not a PP-OCR CTC recognizer)")
         return metadata["character"].splitlines()
 
-    @staticmethod
-    def _resized_width(crop: np.ndarray) -> int:
-        return min(MAX_REC_WIDTH, max(1, math.ceil(REC_HEIGHT * crop.shape[1] / crop.shape[0])))
-
     def _recognize_batch(self, crops: list[np.ndarray], width: int) -> list[Recognition]:
-        probabilities = self.session.run(None, {self.input_name: self._batch_input(crops, width)})[0]
+        probabilities = self.session.run(None, {self.input_name: recognition_input(crops, width)})[0]
         return self._decode(probabilities, crops, width)
 
-    def _batch_input(self, crops: list[np.ndarray], width: int) -> np.ndarray:
-        """Crops resized to height 48, normalised, right-padded with zeros to ``width``."""
-        batch = np.zeros((len(crops), 3, REC_HEIGHT, width), dtype=np.float32)
-        for slot, crop in zip(batch, crops):
-            resized_w = min(width, self._resized_width(crop))
-            normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)), slot[:, :, :resized_w])
-        return batch
 
     def _decode(self, probabilities: np.ndarray, crops: list[np.ndarray], width: int) -> list[Recognition]:
         """CTC decoding of a batch's ``(N, T, C)`` output, over the classes of the charset."""
         if len(self.classes) < probabilities.shape[-1]:
             probabilities = probabilities[:, :, self.classes]
         step = width / probabilities.shape[1]
-        return [ctc_decode(p, self.labels, self.space_boost, step / min(width, self._resized_width(crop)))
+        return [ctc_decode(p, self.labels, self.space_boost, step / min(width, resized_width(crop)))
                 for p, crop in zip(probabilities, crops)]
 
     def _upright(self, crops: list[np.ndarray], batch_size: int) -> list[np.ndarray]:

@@ -7,12 +7,16 @@ cache, while the model itself (sessions, weights) never leaves the process that 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from .. import defaults
 from ..errors import ModelNotFoundError
 
 __all__ = ["ModelSpec", "available_models", "resolve_model", "register_trocr", "create_detector",
-           "create_recognizer"]
+           "create_recognizer", "finetuned_spec", "CARD_NAME"]
+
+#: The card a fine-tuned model's folder holds (see :func:`dask_ocr.finetune`): what :func:`finetuned_spec` reads.
+CARD_NAME = "dask_ocr_model.json"
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ def resolve_model(model: str | ModelSpec, task: str | None = None) -> ModelSpec:
         Unknown name, or a model that cannot do ``task``.
     """
     spec = model if isinstance(model, ModelSpec) else _REGISTRY.get(str(model).lower())
+    if spec is None and (Path(str(model)) / CARD_NAME).is_file():
+        spec = finetuned_spec(str(model))
     if spec is None:
         from .trocr import trocr_source
 
@@ -133,6 +139,32 @@ def resolve_model(model: str | ModelSpec, task: str | None = None) -> ModelSpec:
     if task is not None and not spec.supports(task):
         raise ModelNotFoundError(f"model {spec.name!r} cannot {task}; it supports {', '.join(spec.tasks)}")
     return spec
+
+
+def finetuned_spec(folder: str | Path) -> ModelSpec:
+    """The spec of a model fine-tuned by :func:`dask_ocr.finetune`, from the card in ``folder``: its recognizer
+    with the detector of the model it was tuned from.
+
+    Raises
+    ------
+    ModelNotFoundError
+        No card in ``folder``, or one this version cannot read.
+    """
+    import json
+
+    folder = Path(folder).resolve()
+    try:
+        card = json.loads((folder / CARD_NAME).read_text(encoding="utf-8"))
+        model, dictionary = folder / card["model"], folder / card["dictionary"]
+        options = dict(card.get("recognizer_options", {}))
+        detector_options = tuple(sorted(card.get("detector_options", {}).items()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelNotFoundError(f"{folder} holds no readable fine-tuned model card {CARD_NAME}: {exc}") from None
+    if card.get("family") != "ppocr":
+        raise ModelNotFoundError(f"{folder / CARD_NAME}: family {card.get('family')!r} is not one this version builds")
+    options.update(model_path=str(model), dict_path=str(dictionary))
+    return ModelSpec(str(folder), "ppocr", ("detect", "recognize"), detector_options=detector_options,
+                     recognizer_options=_merged((), options))
 
 
 def create_detector(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = None):
