@@ -10,11 +10,12 @@ The cluster helpers (:func:`start_cluster`, :func:`register_models`, :class:`Mod
 ``distributed`` on first use, so plain pandas use never imports it.
 """
 
+from . import cluster
 from .accessor import detect, draw_regions, recognize, register_accessors
 from .assemble import gather_documents
+from .decode import decode_image
 from .display import display_images
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
-from .io import decode_image
 from .models.registry import available_models
 from .portable_parquet import install_portable_parquet
 from .readers import read_documents, read_images
@@ -28,14 +29,12 @@ __all__ = [
     "ModelNotFoundError",
 ]
 
-_CLUSTER_NAMES = {"start_cluster", "register_models", "ModelPlugin"}
+_CLUSTER_NAMES = set(cluster.__all__)  # resolved on first use: importing them imports distributed
 
 
 def __getattr__(name: str):
     if name in _CLUSTER_NAMES:
-        from . import distributed
-
-        return getattr(distributed, name)
+        return getattr(cluster, name)
     raise AttributeError(f"module 'dask_ocr' has no attribute {name!r}")
 
 

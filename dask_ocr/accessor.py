@@ -16,11 +16,11 @@ from PIL import ImageColor
 
 from . import defaults
 from . import partition as part
+from .cluster.models import ModelKey
 from .formats import OUTPUT_FORMATS
 from .models.base import DecodingOptions
 from .models.registry import resolve_model
 from .orientation import ORIENTATION_COL, SKEW_COL
-from .runtime import ModelKey
 from .schema import ERROR_COL, TEXT_LAYER_COL
 
 __all__ = ["detect", "recognize", "draw_regions", "OcrAccessor"]

@@ -48,7 +48,7 @@ def _write_jsonl(ddf, path: Path) -> None:
 def _client(args):
     """A cluster started for this run (``--workers``), with the models registered, else ``None``."""
     if args.workers:
-        from .distributed import register_models, start_cluster
+        from .cluster import register_models, start_cluster
 
         client = start_cluster(n_workers=args.workers, models=None, dashboard_address=None)
         register_models(client, args.model, tasks=("recognize",))
@@ -85,7 +85,7 @@ def _pages(args, client=None):
     """The input pages, partitioned for the cluster that will run them (known before one is started; the
     workers of a running scheduler's cluster)."""
     import dask_ocr
-    from dask_ocr.scheduling import PARTITIONS_PER_CPU_THREAD, default_partition_count
+    from dask_ocr.cluster.scheduling import PARTITIONS_PER_CPU_THREAD, default_partition_count
 
     npartitions = PARTITIONS_PER_CPU_THREAD * args.workers if args.workers else None
     if args.scheduler:
@@ -142,9 +142,9 @@ def run(args) -> int:
     client = None
     try:
         if args.scheduler:  # a running cluster: partitions are sized for its workers
-            from distributed import Client
+            from .cluster.scheduling import connect
 
-            client = Client(args.scheduler)
+            client = connect(args.scheduler)
         out = _pipeline(_pages(args, client), args)
         documents = _documents(args) if args.pdf else []
         work, problem = _check_output(args, out, documents)
@@ -266,8 +266,9 @@ def demo(args) -> int:
     import pandas as pd
 
     import dask_ocr
+    from dask_ocr.cluster.progress import compute_with_progress
+    from dask_ocr.decode import is_missing
     from dask_ocr.metrics import cer
-    from dask_ocr.progress import compute_with_progress
 
     with tempfile.TemporaryDirectory(prefix="dask_ocr_demo_") as tmp:
         folder = Path(args.save or tmp)
@@ -280,7 +281,7 @@ def demo(args) -> int:
     for row in frame.itertuples():
         reference = truth[row.path, row.page]
         references.append(reference)
-        hypotheses.append("" if pd.isna(row.text) else row.text)
+        hypotheses.append("" if is_missing(row.text) else row.text)
         print(f"── {Path(row.path).name} page {row.page} ({row.text_source})  CER {cer(reference, hypotheses[-1]):.2%}")
         print(hypotheses[-1])
     overall = cer(references, hypotheses)

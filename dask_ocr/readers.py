@@ -103,8 +103,8 @@ def _why_nothing(fs, path: str, recursive: bool) -> str:
 
 def default_files_per_partition(n_items: int, npartitions: int | None = None) -> int:
     """Items per partition for ``npartitions`` partitions (default
-    :func:`dask_ocr.scheduling.default_partition_count`), 4..64."""
-    from .scheduling import default_partition_count
+    :func:`dask_ocr.cluster.scheduling.default_partition_count`), 4..64."""
+    from .cluster.scheduling import default_partition_count
 
     spread = math.ceil(n_items / (npartitions or default_partition_count()))
     return max(1, min(64, max(spread, MIN_ITEMS_PER_PARTITION)))

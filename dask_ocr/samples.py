@@ -2,19 +2,25 @@
 
 Every page is rendered with Pillow's bundled font from text composed here, then slightly rotated,
 blurred, sprinkled with noise and JPEG-compressed, so the demo and the tests need no third-party
-images.  The ground truth is exactly the text drawn, line by line.
+images.  The ground truth is exactly the text drawn, line by line.  Scanned-style PDFs and TIFFs
+are written from any encoded images (:func:`images_to_pdf`, :func:`images_to_tiff`), born-digital
+PDFs from lines of text (:func:`born_digital_pdf`).
 """
 
 from __future__ import annotations
 
 import io
 import random
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-__all__ = ["SamplePage", "make_sample_pages", "render_line_crops", "DrawnWord", "born_digital_pdf", "sample_pdf"]
+from .decode import to_8bit
+
+__all__ = ["SamplePage", "make_sample_pages", "render_line_crops", "DrawnWord", "born_digital_pdf", "sample_pdf",
+           "images_to_pdf", "images_to_tiff"]
 
 _WORDS = (
     "account address amount balance bank branch cash change contract customer date delivery "
@@ -26,6 +32,7 @@ _WORDS = (
 ).split()
 _ITEMS = ("Coffee beans", "Green tea", "Notebook A5", "Ball pen blue", "Printer paper", "Stapler",
           "Desk lamp", "USB cable", "Water bottle", "Rice 5kg", "Olive oil", "Bread loaf")
+_ROTATE_FOR_EXIF = {3: 180, 6: 90, 8: 270}  # EXIF orientation -> clockwise /Rotate of the page showing the image
 
 
 @dataclass(frozen=True)
@@ -163,8 +170,6 @@ def sample_pdf(seed: int = 0) -> tuple[bytes, list[str]]:
     """A two-page mixed PDF: a scanned receipt (image only) and a born-digital letter; and each page's text."""
     import pikepdf
 
-    from .documents import images_to_pdf
-
     scanned = make_sample_pages(1, seed=seed)[0]
     letter = _letter_lines(random.Random(seed))
     digital, _ = born_digital_pdf([letter])
@@ -173,3 +178,83 @@ def sample_pdf(seed: int = 0) -> tuple[bytes, list[str]]:
     buffer = io.BytesIO()
     merged.save(buffer)
     return buffer.getvalue(), [scanned.text, "\n".join(letter)]
+
+
+# ------------------------------------------------------------------------------------------ scanned-style documents
+
+
+def _image_xobject(pdf, data: bytes):
+    """An image XObject for encoded ``data`` and the clockwise page rotation its EXIF orientation asks for."""
+    import pikepdf
+
+    with Image.open(io.BytesIO(data)) as image:
+        size, mode, fmt = image.size, image.mode, image.format
+        rotate = _ROTATE_FOR_EXIF.get(image.getexif().get(0x0112, 1), 0)
+        extra = {}
+        if fmt == "JPEG" and mode in ("L", "RGB", "CMYK"):
+            extra = {"Filter": pikepdf.Name.DCTDecode, "BitsPerComponent": 8,
+                     "ColorSpace": pikepdf.Name("/Device" + {"L": "Gray", "RGB": "RGB", "CMYK": "CMYK"}[mode])}
+            if mode == "CMYK" and "adobe" in image.info:  # Adobe CMYK JPEGs are stored inverted
+                extra["Decode"] = pikepdf.Array([1, 0] * 4)
+        elif fmt == "JPEG2000":
+            extra = {"Filter": pikepdf.Name.JPXDecode}
+        else:
+            pixels = to_8bit(ImageOps.exif_transpose(image))
+            rotate, size, space = 0, pixels.size, "Gray" if pixels.mode == "L" else "RGB"
+            data = zlib.compress(pixels.tobytes())
+            extra = {"Filter": pikepdf.Name.FlateDecode, "BitsPerComponent": 8,
+                     "ColorSpace": pikepdf.Name("/Device" + space)}
+    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=size[0],
+                            Height=size[1], **extra)
+    return stream, size, rotate
+
+
+def images_to_pdf(images: list[bytes], dpi: float = 200) -> bytes:
+    """A scanned-style PDF (no text layer): one page per encoded image, written with pikepdf.
+
+    JPEG and JPEG 2000 bytes are embedded as they are (DCTDecode / JPXDecode, no recompression); other formats
+    are decoded to 8-bit grey or RGB and stored losslessly (FlateDecode).  Each page is the image's size at
+    ``dpi``; a JPEG's EXIF rotation becomes the page's /Rotate.
+
+    Parameters
+    ----------
+    images : list of bytes
+        Encoded images, one per page.
+    dpi : float
+        Resolution the images are placed at: a 1700-pixel-wide image at 200 dpi makes an 8.5-inch page.
+    """
+    import pikepdf
+
+    if not images:
+        raise ValueError("images_to_pdf needs at least one image")
+    pdf = pikepdf.new()
+    for data in images:
+        xobject, (width, height), rotate = _image_xobject(pdf, bytes(data))
+        width_pt, height_pt = width * 72 / dpi, height * 72 / dpi
+        page = pdf.add_blank_page(page_size=(width_pt, height_pt))
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobject))
+        page.obj.Contents = pdf.make_stream(f"q {width_pt:.4f} 0 0 {height_pt:.4f} 0 0 cm /Im0 Do Q".encode())
+        if rotate:
+            page.obj.Rotate = rotate
+    out = io.BytesIO()
+    pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none)  # keep the image streams byte for byte
+    return out.getvalue()
+
+
+def images_to_tiff(images: list[bytes]) -> bytes:
+    """A multi-page TIFF (Deflate-compressed, lossless), one frame per encoded image.
+
+    Frames are stored as 8-bit grey or RGB with EXIF orientation applied; the first image's dpi, if it has
+    one, is recorded for all frames.
+    """
+    if not images:
+        raise ValueError("images_to_tiff needs at least one image")
+    frames, dpi = [], None
+    for data in images:
+        with Image.open(io.BytesIO(bytes(data))) as image:
+            dpi = dpi or image.info.get("dpi")
+            frames.append(to_8bit(ImageOps.exif_transpose(image)))
+    out = io.BytesIO()
+    options = {"dpi": tuple(float(v) for v in dpi)} if dpi else {}
+    frames[0].save(out, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate", **options)
+    return out.getvalue()

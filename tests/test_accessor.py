@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import dask_ocr
-from dask_ocr import runtime
+from dask_ocr.cluster import models as model_cache
 from dask_ocr.metrics import cer
 from dask_ocr.samples import make_sample_pages
 from dask_ocr.schema import BINARY_DTYPE, REGIONS_DTYPE, STRING_DTYPE
@@ -28,7 +28,7 @@ def fake(monkeypatch):
         keys.append(key)
         return model
 
-    monkeypatch.setattr(runtime, "get_model", get_model)
+    monkeypatch.setattr(model_cache, "get_model", get_model)
     model.keys = keys
     return model
 
@@ -66,7 +66,7 @@ def test_meta_is_built_without_computing_or_loading_a_model(monkeypatch):
     def no_model(key):
         raise AssertionError("a model was loaded to build the graph")
 
-    monkeypatch.setattr(runtime, "get_model", no_model)
+    monkeypatch.setattr(model_cache, "get_model", no_model)
     ddf = dd.from_pandas(blank_frame(*SIZES), npartitions=3)
     with dask.config.set(scheduler=no_compute):
         detected = ddf.ocr.detect()

@@ -19,11 +19,11 @@ TESTS = ROOT / "tests"
 
 #: The pure modules, bottom of the flow first; each may import only modules before it (and ``models.base``,
 #: the dataclasses the backends return, which itself imports only ``defaults`` and ``geometry``).
-PURE = ["defaults", "errors", "io", "geometry", "batching", "layout", "formats"]
+PURE = ["defaults", "errors", "decode", "geometry", "batching", "layout", "formats"]
 ALLOWED = {
     "defaults": set(),
     "errors": set(),
-    "io": {"defaults", "errors"},                      # io at the bottom: bytes in, arrays out
+    "decode": {"defaults", "errors"},                  # decode at the bottom: bytes in, arrays out
     "geometry": {"defaults", "errors"},
     "batching": {"defaults", "errors"},
     "models.base": {"defaults", "errors", "geometry"},
@@ -73,7 +73,7 @@ def test_import_parser_resolves_relative_imports():
     external, internal = imports(PACKAGE / "models" / "base.py")
     assert internal == {"defaults", "geometry"} and "numpy" in external
     _, partition = imports(PACKAGE / "partition.py")
-    assert {"defaults", "runtime", "models.base", "io", "layout"} <= partition
+    assert {"defaults", "cluster", "models.base", "decode", "layout"} <= partition
 
 
 @pytest.mark.parametrize("module", [*PURE, "models.base"])
@@ -89,6 +89,24 @@ def test_backends_never_import_pandas_or_dask(path):
     assert not external & {"pandas", "pyarrow", "dask", "distributed"}, sorted(external)
     outside = {m for m in internal if not m.startswith("models")} - BACKEND_ALLOWED
     assert not outside, f"{path.name} imports dask_ocr.{sorted(outside)}"
+
+
+def _package_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _package_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_cluster_package_imports_distributed(path):
+    """``distributed`` and ``dask_cuda`` are imported in ``dask_ocr/cluster/`` only (function-level imports too)."""
+    external, _ = imports(path)
+    if PACKAGE / "cluster" not in path.parents:
+        assert not external & {"distributed", "dask_cuda"}, f"{path.relative_to(ROOT)} imports {sorted(external)}"
+
+
+def test_the_distributed_rule_sees_function_level_imports():
+    source = (PACKAGE / "cluster" / "scheduling.py").read_text()
+    assert "\n    from distributed import" in source and "\nfrom distributed" not in source
+    assert "distributed" in imports(PACKAGE / "cluster" / "scheduling.py")[0]
 
 
 def run_python(code: str) -> None:
@@ -114,7 +132,7 @@ def test_importing_the_package_does_not_import_distributed():
         "assert 'distributed' not in sys.modules, 'import dask_ocr imported distributed'\n"
         "assert 'start_cluster' in dir(dask_ocr) and 'start_cluster' in dask_ocr.__all__\n"
         "start_cluster = dask_ocr.start_cluster\n"
-        "import dask_ocr.distributed as cluster\n"
+        "import dask_ocr.cluster.plugins as cluster\n"
         "assert start_cluster is cluster.start_cluster and dask_ocr.register_models is cluster.register_models\n"
         "assert dask_ocr.ModelPlugin is cluster.ModelPlugin and 'distributed' in sys.modules\n"
         "assert 'dask_cuda' not in sys.modules\n"
@@ -128,9 +146,9 @@ def test_importing_the_package_does_not_import_distributed():
 
 def test_cluster_names_resolve_lazily_in_this_process():
     import dask_ocr
-    import dask_ocr.distributed
+    import dask_ocr.cluster.plugins
 
-    assert dask_ocr.start_cluster is dask_ocr.distributed.start_cluster
+    assert dask_ocr.start_cluster is dask_ocr.cluster.plugins.start_cluster
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         dask_ocr.nope  # noqa: B018
 

@@ -99,12 +99,12 @@ def test_rerun_needs_resume_or_overwrite_and_resume_starts_no_cluster(tmp_path, 
     assert main(["run", str(tmp_path / "*.jpg"), "-o", output]) == 2
     refused = capsys.readouterr().err
     assert "already holds this job's output" in refused and "--resume" in refused and "--overwrite" in refused
-    import dask_ocr.distributed
+    import dask_ocr.cluster.plugins
 
     def no_cluster(*args, **kwargs):
         raise AssertionError("a finished job must not start a cluster")
 
-    monkeypatch.setattr(dask_ocr.distributed, "start_cluster", no_cluster)
+    monkeypatch.setattr(dask_ocr.cluster.plugins, "start_cluster", no_cluster)
     assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--resume", "--workers", "2"]) == 0
     err = capsys.readouterr().err
     assert "already written (2 row(s))" in err and "nothing left to do" in err
@@ -124,7 +124,7 @@ def test_progress_in_a_log_is_plain_lines(tmp_path, capsys):
 
 
 def test_searchable_pdfs_from_the_command_line(tmp_path, capsys):
-    from dask_ocr.documents import images_to_pdf
+    from dask_ocr.samples import images_to_pdf
 
     pages = make_sample_pages(2, seed=3)
     (tmp_path / "scan.pdf").write_bytes(images_to_pdf([p.content for p in pages]))
@@ -139,7 +139,7 @@ def test_searchable_pdfs_from_the_command_line(tmp_path, capsys):
 
 
 def test_pdf_output_over_foreign_files_or_inputs_is_refused_before_any_work(tmp_path, capsys):
-    from dask_ocr.documents import images_to_pdf
+    from dask_ocr.samples import images_to_pdf
 
     pages = make_sample_pages(1, seed=3)
     inbox = tmp_path / "in"

@@ -19,9 +19,9 @@ from PIL import Image, ImageDraw, ImageFont
 import dask_ocr  # noqa: F401  (registers the accessor)
 from dask_ocr import datasets
 from dask_ocr.defaults import DPI as DEFAULT_DPI
-from dask_ocr.documents import images_to_pdf
 from dask_ocr.geometry import box_iou
 from dask_ocr.metrics import bag_of_words
+from dask_ocr.samples import images_to_pdf
 from dask_ocr.schema import BINARY_DTYPE, FLOAT_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, make_column
 from dask_ocr.sinks.files import LOCK_FILE
 from dask_ocr.sinks.pdf import PARTS_DIR, PDF_JOB_FILE, output_names, write_pdf

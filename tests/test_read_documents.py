@@ -11,7 +11,7 @@ import pytest
 import dask_ocr
 from dask_ocr import documents
 from dask_ocr.metrics import bag_of_words, cer
-from dask_ocr.samples import born_digital_pdf, make_sample_pages
+from dask_ocr.samples import born_digital_pdf, images_to_pdf, images_to_tiff, make_sample_pages
 
 from ocrdata import image_frame, load_manifest
 
@@ -56,7 +56,7 @@ def test_born_digital_page_is_read_exactly_from_its_text_layer(tmp_path):
 def test_mixed_document_page_by_page_and_forced_ocr(tmp_path):
     scanned = make_sample_pages(1)[0]
     digital, _ = born_digital_pdf([LETTER])
-    mixed = pikepdf.open(io.BytesIO(documents.images_to_pdf([scanned.content])))
+    mixed = pikepdf.open(io.BytesIO(images_to_pdf([scanned.content])))
     mixed.pages.extend(pikepdf.open(io.BytesIO(digital)).pages)
     path = tmp_path / "mixed.pdf"
     mixed.save(path)
@@ -75,8 +75,8 @@ def test_scanned_pdf_and_tiff_read_as_well_as_their_images(tmp_path, dataset):
     reference = [r["text"] for r in records]
     direct = image_frame(records).ocr.detect().ocr.recognize()
     expected = bag_of_words(reference, direct["text"].tolist(), ignore_case=True).f1
-    pdf = _write(tmp_path / "scan.pdf", documents.images_to_pdf(images))
-    tiff = _write(tmp_path / "scan.tif", documents.images_to_tiff(images))
+    pdf = _write(tmp_path / "scan.pdf", images_to_pdf(images))
+    tiff = _write(tmp_path / "scan.tif", images_to_tiff(images))
     for path in (pdf, tiff):
         out = dask_ocr.read_documents(path, pages_per_partition=1).ocr.detect().ocr.recognize().compute()
         assert out["page"].tolist() == [1, 2] and out["ocr_error"].isna().all()

@@ -123,7 +123,7 @@ def test_runtime_is_checked_on_the_client():
 
 def test_auto_on_this_cpu_and_its_detector_finds_the_fp32_regions():
     """bf16 where the CPU has it (OpenVINO), else onnxruntime's int8 copy; either finds what fp32 finds."""
-    from dask_ocr.io import decode_image
+    from dask_ocr.decode import decode_image
 
     detector, recognizer = PPOCRDetector(), PPOCRRecognizer()
     expected = ("openvino", "bf16") if onnx.cpu_has_bf16() else ("onnxruntime", "f32")

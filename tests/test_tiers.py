@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dask_ocr.io import decode_image
+from dask_ocr.decode import decode_image
 from dask_ocr.models import download
 from dask_ocr.models.onnx import make_session
 from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer, bundled_model_path, normalise

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import dask
 
-from ..progress import compute_with_progress
-from ..scheduling import current_client, has_gpu_workers
+from ..cluster.progress import compute_with_progress
+from ..cluster.scheduling import current_client, has_gpu_workers
 from .files import LOCK_FILE, RecordError, folder_lock, read_record, write_record
 from .fingerprint import fingerprint
 
@@ -198,7 +198,7 @@ def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, 
         Replace what an earlier job of ours wrote there (only the files its record names are removed);
         over an unreadable record (a full disk), the ``part.NNNNNN.parquet`` files are taken as its own.
     progress : bool
-        Report finished partitions on standard error (see :mod:`dask_ocr.progress`).
+        Report finished partitions on standard error (see :mod:`dask_ocr.cluster.progress`).
     storage_options : dict, optional
         Passed to fsspec.
 

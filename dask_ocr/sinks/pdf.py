@@ -24,9 +24,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-import numpy as np
-
 from .. import defaults
+from ..decode import is_missing
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
 from .files import RecordError, folder_lock, read_record, write_atomically, write_record
 from .pdf_writer import PdfPage, PdfWord, version_key, write_searchable_pdf
@@ -258,8 +257,8 @@ def _run(frame, job: _PdfJob, progress: bool) -> list[dict]:
         return _write_partials(frame, 0, job)
     import dask
 
-    from ..progress import compute_with_progress
-    from ..scheduling import current_client
+    from ..cluster.progress import compute_with_progress
+    from ..cluster.scheduling import current_client
 
     tasks = [dask.delayed(_write_partials)(part, i, job) for i, part in enumerate(frame.to_delayed())]
     results = compute_with_progress(tasks, current_client(), progress, what="partitions made into PDF pages")
@@ -300,8 +299,8 @@ def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: boo
     else:
         import dask
 
-        from ..progress import compute_with_progress
-        from ..scheduling import current_client
+        from ..cluster.progress import compute_with_progress
+        from ..cluster.scheduling import current_client
 
         tasks = [dask.delayed(_merge_safely)(*merge) for merge in merges]
         results = compute_with_progress(tasks, current_client(), progress, what="PDF documents merged") if tasks else []
@@ -330,7 +329,7 @@ def _write_partials(frame, partition: int, job: _PdfJob) -> list[dict]:
     documents: dict[str, list[tuple[tuple, dict]]] = {}
     for position, row in enumerate(rows):
         page = row.get("page")
-        key = (1 if _missing(page) else int(page), partition, position)
+        key = (1 if is_missing(page) else int(page), partition, position)
         documents.setdefault(str(row["path"]), []).append((key, row))
     sources: dict[str, bytes | None] = {}
     return [_write_document_part(doc, sorted(items, key=lambda item: item[0]), partition, job, sources)
@@ -353,7 +352,7 @@ def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: d
     for key, row in items:
         page, problem = _row_page(row, job, sources)
         if problem is not None:
-            problems.append((doc, None if _missing(row.get("page")) else int(row["page"]), problem))
+            problems.append((doc, None if is_missing(row.get("page")) else int(row["page"]), problem))
         if page is not None:
             pages.append(page)
             keys.append(key)
@@ -368,14 +367,14 @@ def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: d
 
 def _rows(frame) -> list[dict]:
     """The rows of ``frame`` as dicts of plain Python values (nulls as None, nested cells as lists of dicts)."""
-    columns = {name: [None if _missing(value) else value for value in frame[name].tolist()] for name in frame.columns}
+    columns = {name: [None if is_missing(value) else value for value in frame[name].tolist()] for name in frame.columns}
     return [{name: values[i] for name, values in columns.items()} for i in range(len(frame))]
 
 
 def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, str | None]:
     """The output page of one row (None: left out) and the problem to report (None: fine)."""
-    error = None if _missing(row.get(ERROR_COL)) else str(row[ERROR_COL])
-    page_number = None if _missing(row.get("page")) else int(row["page"])
+    error = None if is_missing(row.get(ERROR_COL)) else str(row[ERROR_COL])
+    page_number = None if is_missing(row.get("page")) else int(row["page"])
     born_digital = row.get(TEXT_SOURCE_COL) == "text_layer" and page_number is not None
     if born_digital and job.keep_born_digital:
         source = _source_pdf(str(row["path"]), job, sources)
@@ -383,9 +382,9 @@ def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, s
             return PdfPage(None, 0, 0, 1.0, source_pdf=source, source_page=page_number - 1), error
         error = error or f"the source PDF could not be read ({sources[str(row['path'])][1]})"
     image = row.get(job.image_col)
-    if _missing(image) and born_digital:
+    if is_missing(image) and born_digital:
         image, row = _rasterise(row, page_number, job, sources)
-    if _missing(image) or len(image) == 0:
+    if is_missing(image) or len(image) == 0:
         return None, f"{error}; left out (no page image)" if error else "left out: no page image"
     try:
         width, height, dpi = _geometry(bytes(image), row)
@@ -403,7 +402,7 @@ def _rasterise(row: dict, page_number: int, job: _PdfJob, sources: dict) -> tupl
     source = _source_pdf(str(row["path"]), job, sources)
     if source is None:
         return None, row
-    dpi = defaults.DPI if _missing(row.get("dpi")) else float(row["dpi"])
+    dpi = defaults.DPI if is_missing(row.get("dpi")) else float(row["dpi"])
     rendered = render_page(source, "pdf", page_number - 1, dpi=dpi)
     return rendered.content, {**row, "width": rendered.width, "height": rendered.height, "dpi": rendered.dpi}
 
@@ -447,12 +446,12 @@ def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
     from PIL import Image
 
     width, height, dpi = (row.get(name) for name in ("width", "height", "dpi"))
-    if _missing(width) or _missing(height) or _missing(dpi):
+    if is_missing(width) or is_missing(height) or is_missing(dpi):
         with Image.open(io.BytesIO(image)) as decoded:
             size, info_dpi = decoded.size, decoded.info.get("dpi")
-        width = size[0] if _missing(width) else width
-        height = size[1] if _missing(height) else height
-        if _missing(dpi):
+        width = size[0] if is_missing(width) else width
+        height = size[1] if is_missing(height) else height
+        if is_missing(dpi):
             own = float(info_dpi[0]) if isinstance(info_dpi, tuple) and info_dpi else 0.0
             dpi = own if own > 1 else defaults.DPI
     return int(width), int(height), float(dpi)
@@ -460,26 +459,15 @@ def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
 
 def _words(cell) -> tuple[PdfWord, ...]:
     """The words of a positions cell (x, y, width, height in pixels) as PDF words."""
-    if _missing(cell):
+    if is_missing(cell):
         return ()
     words = []
     for word in cell:
         text = word.get("text")
-        if not _missing(text) and str(text).strip():
+        if not is_missing(text) and str(text).strip():
             x, y, w, h = (float(word[name]) for name in ("x", "y", "width", "height"))
             words.append(PdfWord(str(text), (x, y, x + w, y + h)))
     return tuple(words)
-
-
-def _missing(value) -> bool:
-    """None, NA or NaN (a scalar); lists and bytes are never missing."""
-    if value is None:
-        return True
-    if isinstance(value, (bytes, bytearray, str, list, tuple, dict)) or np.ndim(value) > 0:
-        return False
-    import pandas as pd
-
-    return bool(pd.isna(value))
 
 
 # ------------------------------------------------------------------------------------------------ merging

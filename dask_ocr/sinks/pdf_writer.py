@@ -26,7 +26,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import numpy as np
 import pikepdf
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -36,6 +35,7 @@ from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphCoordinates
 from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
+from ..decode import to_8bit
 from ..documents import Word as PdfWord  # a word and its box (x0, y0, x1, y1) in page-image pixels
 
 __all__ = ["PdfWord", "PdfPage", "write_searchable_pdf"]
@@ -375,15 +375,11 @@ def _jpeg_xobject(pdf: pikepdf.Pdf, data: bytes, image: Image.Image) -> pikepdf.
 
 
 def _normalise_mode(image: Image.Image) -> Image.Image:
-    """Bring ``image`` to ``1``, ``L``, ``RGB`` or ``CMYK``; transparency is flattened onto white."""
-    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
-        flat = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
-        return flat.convert("L" if image.mode in ("LA", "La") else "RGB")
-    if image.mode in ("1", "L", "RGB", "CMYK"):
+    """``image`` itself in the modes a PDF stores as they are (``1``, ``L``, ``RGB``, ``CMYK``, opaque), else
+    :func:`~dask_ocr.decode.to_8bit` of it (transparency flattened onto white)."""
+    if image.mode in ("1", "L", "RGB", "CMYK") and "transparency" not in image.info:
         return image
-    if image.mode.startswith("I;16"):
-        return Image.fromarray((np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8), mode="L")
-    return image.convert("RGB")
+    return to_8bit(image)
 
 
 def _flate_xobject(pdf: pikepdf.Pdf, image: Image.Image) -> pikepdf.Stream:
