@@ -17,16 +17,15 @@ from .decode import decode_image
 from .display import display_images
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
 from .models.registry import available_models
-from .portable_parquet import install_portable_parquet
 from .readers import read_documents, read_images
 from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
-from .sinks import write_parquet, write_pdf
+from .sinks import to_portable_parquet, write_parquet, write_pdf
 
 __all__ = [
     "read_images", "read_documents", "decode_image", "detect", "recognize", "draw_regions", "display_images",
-    "start_cluster", "register_models", "ModelPlugin", "write_parquet", "write_pdf", "gather_documents",
-    "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError",
-    "ModelNotFoundError",
+    "start_cluster", "register_models", "ModelPlugin", "write_parquet", "to_portable_parquet", "write_pdf",
+    "gather_documents", "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError",
+    "RegionError", "ModelNotFoundError",
 ]
 
 _CLUSTER_NAMES = set(cluster.__all__)  # resolved on first use: importing them imports distributed
@@ -50,4 +49,3 @@ except Exception:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 register_accessors()
-install_portable_parquet()  # nested columns written by any pandas/Dask to_parquet stay readable without dask_ocr

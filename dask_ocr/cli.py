@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
@@ -61,7 +62,8 @@ def _client(args):
 def _close(client, started: bool, interrupted: bool = False) -> None:
     """Close the client and, if we started it, its cluster: workers first, so none is killed mid-task.
 
-    After an interruption the cluster is closed at once, and the errors of the tasks it cancels stay quiet.
+    After an interruption the cluster is closed at once, and the errors of the tasks it cancels stay quiet; so
+    does a close that takes longer than 2 s (a busy machine): its workers end with this process.
     """
     if client is None:
         return
@@ -71,9 +73,10 @@ def _close(client, started: bool, interrupted: bool = False) -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     elif cluster is not None:
         client.retire_workers(close_workers=True)
-    client.close(timeout=2 if interrupted else None)
-    if cluster is not None:
-        cluster.close(timeout=2 if interrupted else None)
+    for closing in (client, cluster):
+        with contextlib.suppress(TimeoutError) if interrupted else contextlib.nullcontext():
+            if closing is not None:
+                closing.close(timeout=2 if interrupted else None)
 
 
 def _cli_words(message: str) -> str:
@@ -160,8 +163,8 @@ def run(args) -> int:
         return 2
     except KeyboardInterrupt:  # said at once; the cluster is then closed without waiting for its tasks
         print(f"dask-ocr: interrupted: {_written_share(args)}; rerun with --resume", file=sys.stderr, flush=True)
-        _close(client, started=bool(args.workers), interrupted=True)
-        client = None
+        interrupted, client = client, None  # closed here, not again on the way out
+        _close(interrupted, started=bool(args.workers), interrupted=True)
         return 130
     finally:
         _close(client, started=bool(args.workers))
@@ -227,15 +230,16 @@ def _pdf_frame(args, client):
     results = [dask.delayed(_read_part)(part_path(args.output, i), columns) for i in range(pages.npartitions)]
     meta = pages._meta.assign(**{name: _read_part(part_path(args.output, 0), columns)[name].head(0)
                                  for name in columns})
-    pairs = zip(pages.to_delayed(), results)
+    pairs = zip(pages.to_delayed(), results, strict=True)
     return dd.from_delayed([dask.delayed(_attach)(page, result) for page, result in pairs], meta=meta,
                            verify_meta=False)
 
 
 def _read_part(path: str, columns: list[str]):
+    """``columns`` of a part :func:`~dask_ocr.write_parquet` wrote, with the Arrow dtypes they were written with."""
     import pandas as pd
 
-    return pd.read_parquet(path, columns=columns)
+    return pd.read_parquet(path, columns=columns, dtype_backend="pyarrow")
 
 
 def _attach(pages, results):

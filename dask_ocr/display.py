@@ -48,7 +48,7 @@ def images_html(images: list, captions: list, width: int = 320) -> str:
     "no image" and unreadable ones "unreadable image" above their caption.
     """
     cells = []
-    for data, caption in zip(images, captions):
+    for data, caption in zip(images, captions, strict=True):
         label = html.escape(str(caption))
         if data is None or (not isinstance(data, (bytes, bytearray, memoryview))):
             body = "<em>no image</em>"
@@ -84,7 +84,7 @@ def _captions(head: pd.DataFrame, caption_col: str | None) -> list[str]:
         return [str(label) for label in head.index.tolist()]
     pages = head["page"].tolist() if "page" in head.columns else [None] * len(head)
     return [str(path) if is_missing(page) else f"{path}, page {int(page)}"
-            for path, page in zip(head["path"].tolist(), pages)]
+            for path, page in zip(head["path"].tolist(), pages, strict=True)]
 
 
 def display_images(df, col: str, limit: int = 5, caption_col: str | None = None, width: int = 320) -> None:

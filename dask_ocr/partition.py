@@ -306,7 +306,7 @@ def _geometry_cells(df: pd.DataFrame, config: RecognizeConfig) -> list[tuple]:
     def cells(column):
         return df[column].tolist() if column else [None] * len(df)
 
-    return list(zip(cells(config.orientation_col), cells(config.skew_col)))
+    return list(zip(cells(config.orientation_col), cells(config.skew_col), strict=True))
 
 
 def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFrame:
@@ -387,8 +387,8 @@ def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
     ALTO) from the page mapped back to the original image.
     """
     readings: list[Recognition] = [None] * len(row.regions)
-    for group, segments, reading in zip(row.groups, row.segments, group_readings):
-        for index, part in zip(group, split_reading(reading, segments) if len(group) > 1 else [reading]):
+    for group, segments, reading in zip(row.groups, row.segments, group_readings, strict=True):
+        for index, part in zip(group, split_reading(reading, segments) if len(group) > 1 else [reading], strict=True):
             readings[index] = part
     kept = [i for i, r in enumerate(readings) if r.text.strip() and r.confidence >= config.min_confidence]
     page = build_page([row.regions[i] for i in kept], [row.quads[i] for i in kept], [readings[i] for i in kept],

@@ -65,6 +65,7 @@ class FakeModel:
 
     def __init__(self):
         self.detect_calls, self.recognize_calls = 0, 0
+        self.keys = []  # the model keys it was fetched for (see the ``fake`` fixture)
 
     def detect(self, images):
         self.detect_calls += 1

@@ -144,6 +144,23 @@ def test_importing_the_package_does_not_import_distributed():
         "    raise AssertionError('no AttributeError')\n")
 
 
+def test_importing_the_package_patches_nothing_in_pandas_or_pyarrow():
+    """DESIGN §3 rule 1: pyarrow's pandas conversion and pandas' dtype registry are as they were before the import
+    (the ``ocr`` accessor is the one thing it adds, on purpose)."""
+    run_python(
+        "import pandas as pd\n"
+        "from pandas.core.dtypes.base import _registry\n"
+        "from pyarrow import pandas_compat\n"
+        "def snapshot():\n"
+        "    return (pandas_compat._get_extension_dtypes, pandas_compat.get_extension_dtype_info,\n"
+        "            list(_registry.dtypes))\n"
+        "before = snapshot()\n"
+        "import dask_ocr\n"
+        "after = snapshot()\n"
+        "assert after[:2] == before[:2], 'pyarrow.pandas_compat was patched'\n"
+        "assert after[2] == before[2], ('pandas dtype registry changed', set(after[2]) ^ set(before[2]))\n")
+
+
 def test_cluster_names_resolve_lazily_in_this_process():
     import dask_ocr
     import dask_ocr.cluster.plugins

@@ -241,8 +241,28 @@ def test_ctrl_c_on_a_local_cluster_says_so_at_once_and_quietly(tmp_path):
     process.send_signal(signal.SIGINT)
     assert said.wait(10), "".join(lines)
     reacted = time.monotonic() - sent
-    assert process.wait(60) == 130
+    assert process.wait(60) == 130, "".join(lines)
     reader.join(10)
     err = "".join(lines)
     assert reacted <= 2.0, err
     assert "rerun with --resume" in err and "Traceback" not in err and "ERROR" not in err
+
+
+def test_an_interrupted_run_closes_its_cluster_without_waiting_for_a_slow_close():
+    from dask_ocr.cli import _close
+
+    class Slow:
+        """A client and its cluster on a busy machine: closing takes longer than allowed."""
+
+        def __init__(self):
+            self.cluster, self.closed = self, []
+
+        def close(self, timeout=None):
+            self.closed.append(timeout)
+            raise TimeoutError(f"timed out after {timeout} s.")
+
+    client = Slow()
+    _close(client, started=True, interrupted=True)
+    assert client.closed == [2, 2]                     # the client, then the cluster all the same
+    with pytest.raises(TimeoutError):
+        _close(Slow(), started=False)

@@ -24,7 +24,7 @@ from dask_ocr.models.registry import resolve_model
 from dask_ocr.samples import make_sample_pages
 from dask_ocr.schema import BINARY_DTYPE, POSITIONS_DTYPE, REGIONS_DTYPE
 
-from ocrdata import FakeModel, line_frame, png
+from ocrdata import line_frame, png
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +145,6 @@ PPOCR = resolve_model("ppocr")
 DETECT = part.DetectConfig(image_col="content", output_col="regions", model=ModelKey(PPOCR, "detect"))
 WHOLE = part.RecognizeConfig(image_col="content", regions_col=None, output_col="text", confidence_col="conf",
                              model=ModelKey(PPOCR, "recognize"), min_confidence=0.0)
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    model = FakeModel()
-    monkeypatch.setattr(model_cache, "get_model", lambda key: model)
-    return model
 
 
 def frame_of(*sizes, errors=None) -> pd.DataFrame:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 
 import pikepdf
@@ -91,6 +93,35 @@ def test_pages_of_a_long_document_spread_over_partitions(tmp_path):
     assert out["page"].tolist() == list(range(1, 11)) and out.index.tolist() == list(range(10))
     assert out["text"].tolist() == [f"Page number {i} of ten" for i in range(1, 11)]
     assert (out["page_count"] == 10).all()
+
+
+def test_documents_are_counted_at_once_and_come_out_in_order(tmp_path, monkeypatch):
+    """Pages are counted on threads (a slow filesystem's files overlap), one row per page in path order."""
+    from dask_ocr import readers
+
+    counting, most, lock = [0], [0], threading.Lock()
+    count = readers._document_pages
+
+    def slow(fs, path, password):
+        with lock:
+            counting[0] += 1
+            most[0] = max(most[0], counting[0])
+        time.sleep(0.02)                                           # a round trip to an object store
+        try:
+            return count(fs, path, password)
+        finally:
+            with lock:
+                counting[0] -= 1
+
+    monkeypatch.setattr(readers, "_document_pages", slow)
+    pages = {f"doc_{i:03d}.pdf": i % 3 + 1 for i in range(40)}
+    for name, n in pages.items():
+        _write(tmp_path / name, born_digital_pdf([[f"{name} page {k}"] for k in range(1, n + 1)])[0])
+    out = dask_ocr.read_documents(str(tmp_path), pages_per_partition=7).compute()
+    assert most[0] > 1
+    assert [(Path(p).name, page) for p, page in zip(out["path"], out["page"])] == [
+        (name, k) for name, n in pages.items() for k in range(1, n + 1)]
+    assert out.index.tolist() == list(range(sum(pages.values())))
 
 
 def test_bad_documents_become_rows_and_good_ones_still_come_out(tmp_path):

@@ -156,7 +156,7 @@ class PPOCRDetector:
         maps = run_batched(canvases, self.batch_size, lambda batch, shape: self._probabilities(batch, distinct[shape]),
                            shapes=[distinct.index(size) for size in sizes])
         return [self._regions(probabilities, canvas.shape[:2], pad, image.shape[:2])
-                for probabilities, (canvas, pad), image in zip(maps, canvases, images)]
+                for probabilities, (canvas, pad), image in zip(maps, canvases, images, strict=True)]
 
     def _probabilities(self, canvases: list[tuple[np.ndarray, int]], size: tuple[int, int]) -> list[np.ndarray]:
         """The DB probability map of each canvas, all resized to ``size`` = ``(height, width)``."""
@@ -169,7 +169,7 @@ class PPOCRDetector:
         """Resize and normalise canvases into one ``(N, 3, height, width)`` tensor."""
         height, width = size
         batch = np.empty((len(canvases), 3, height, width), dtype=np.float32)
-        for slot, canvas in zip(batch, canvases):
+        for slot, canvas in zip(batch, canvases, strict=True):
             normalise(cv2.resize(canvas, (width, height)), slot)
         return batch
 
@@ -201,7 +201,7 @@ class PPOCRDetector:
         height, width = shape
         quads, scores = self.postprocess(probabilities, canvas_shape)
         regions = []
-        for quad, score in zip(quads, scores):
+        for quad, score in zip(quads, scores, strict=True):
             polygon = np.asarray(quad, dtype=np.float64) - (0, pad)
             polygon[:, 0] = polygon[:, 0].clip(0, width)
             polygon[:, 1] = polygon[:, 1].clip(0, height)
@@ -285,7 +285,7 @@ def character_spans(centres: np.ndarray) -> tuple[tuple[float, float], ...]:
     first = max(0.0, 2 * centres[0] - middles[0])
     last = min(1.0, 2 * centres[-1] - middles[-1])
     edges = np.concatenate([[first], middles, [last]])
-    return tuple(zip(edges[:-1].tolist(), edges[1:].tolist()))
+    return tuple(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
 class PPOCRRecognizer:
@@ -405,7 +405,7 @@ class PPOCRRecognizer:
     def _batch_input(self, crops: list[np.ndarray], width: int) -> np.ndarray:
         """Crops resized to height 48, normalised, right-padded with zeros to ``width``."""
         batch = np.zeros((len(crops), 3, REC_HEIGHT, width), dtype=np.float32)
-        for slot, crop in zip(batch, crops):
+        for slot, crop in zip(batch, crops, strict=True):
             resized_w = min(width, self._resized_width(crop))
             normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)), slot[:, :, :resized_w])
         return batch
@@ -416,17 +416,17 @@ class PPOCRRecognizer:
             probabilities = probabilities[:, :, self.classes]
         step = width / probabilities.shape[1]
         return [ctc_decode(p, self.labels, self.space_boost, step / min(width, self._resized_width(crop)))
-                for p, crop in zip(probabilities, crops)]
+                for p, crop in zip(probabilities, crops, strict=True)]
 
     def _upright(self, crops: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
         """Turn crops that the classifier finds upside down (fixed input shape: batch-independent)."""
         flipped = run_batched(crops, batch_size, self._classify_batch)
-        return [cv2.rotate(crop, cv2.ROTATE_180) if flip else crop for crop, flip in zip(crops, flipped)]
+        return [cv2.rotate(crop, cv2.ROTATE_180) if flip else crop for crop, flip in zip(crops, flipped, strict=True)]
 
     def _classify_batch(self, crops: list[np.ndarray], _shape) -> list[bool]:
         height, width = CLS_SHAPE
         batch = np.zeros((len(crops), 3, height, width), dtype=np.float32)
-        for slot, crop in zip(batch, crops):
+        for slot, crop in zip(batch, crops, strict=True):
             resized_w = min(width, math.ceil(height * crop.shape[1] / crop.shape[0]))
             normalise(cv2.resize(crop, (resized_w, height)), slot[:, :, :resized_w])
         scores = self.classifier.run(None, {self.classifier.get_inputs()[0].name: batch})[0]

@@ -23,9 +23,11 @@ import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from .. import defaults
 from ..decode import is_missing
+from ..readers import fs_path
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
 from .files import RecordError, folder_lock, read_record, write_atomically, write_record
 from .pdf_writer import PdfPage, PdfWord, version_key, write_searchable_pdf
@@ -228,7 +230,8 @@ def _real(fs, path: str) -> str:
     """A path to compare: the real path of a local file (links resolved), else the path as fsspec has it."""
     from fsspec.implementations.local import LocalFileSystem
 
-    return os.path.realpath(fs._strip_protocol(path)) if isinstance(fs, LocalFileSystem) else fs._strip_protocol(path)
+    path = fs_path(fs, path)
+    return os.path.realpath(path) if isinstance(fs, LocalFileSystem) else path
 
 
 def _target_problem(fs, target: str, record: dict, inputs: set[str], overwrite: bool) -> str | None:
@@ -305,7 +308,7 @@ def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: boo
         tasks = [dask.delayed(_merge_safely)(*merge) for merge in merges]
         results = compute_with_progress(tasks, current_client(), progress, what="PDF documents merged") if tasks else []
     written = []
-    for (doc, target), problem in zip(todo.items(), results):
+    for (doc, target), problem in zip(todo.items(), results, strict=True):
         if problem is None:
             written.append(target)
             record["files"][target.rsplit("/", 1)[-1]]["complete"] = True
@@ -331,12 +334,13 @@ def _write_partials(frame, partition: int, job: _PdfJob) -> list[dict]:
         page = row.get("page")
         key = (1 if is_missing(page) else int(page), partition, position)
         documents.setdefault(str(row["path"]), []).append((key, row))
-    sources: dict[str, bytes | None] = {}
-    return [_write_document_part(doc, sorted(items, key=lambda item: item[0]), partition, job, sources)
-            for doc, items in documents.items()]
+    with ExitStack() as stack:  # the source PDFs opened for born-digital pages, closed when the partials are written
+        sources = _Sources(job, stack)
+        return [_write_document_part(doc, sorted(items, key=lambda item: item[0]), partition, job, sources)
+                for doc, items in documents.items()]
 
 
-def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, sources: dict) -> dict:
+def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, sources: _Sources) -> dict:
     """The partial of one document's rows in this partition; a failure is the document's, not the partition's."""
     if doc in job.skip:
         return {"doc": doc, "part": None, "keys": [], "problems": []}
@@ -347,7 +351,7 @@ def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, so
         return {"doc": doc, "part": None, "keys": [], "problems": [], "failure": reason}
 
 
-def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: dict) -> dict:
+def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: _Sources) -> dict:
     pages, keys, problems = [], [], []
     for key, row in items:
         page, problem = _row_page(row, job, sources)
@@ -371,19 +375,19 @@ def _rows(frame) -> list[dict]:
     return [{name: values[i] for name, values in columns.items()} for i in range(len(frame))]
 
 
-def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, str | None]:
+def _row_page(row: dict, job: _PdfJob, sources: _Sources) -> tuple[PdfPage | None, str | None]:
     """The output page of one row (None: left out) and the problem to report (None: fine)."""
     error = None if is_missing(row.get(ERROR_COL)) else str(row[ERROR_COL])
     page_number = None if is_missing(row.get("page")) else int(row["page"])
     born_digital = row.get(TEXT_SOURCE_COL) == "text_layer" and page_number is not None
     if born_digital and job.keep_born_digital:
-        source = _source_pdf(str(row["path"]), job, sources)
+        source = sources.get(str(row["path"]))
         if source is not None:
             return PdfPage(None, 0, 0, 1.0, source_pdf=source, source_page=page_number - 1), error
-        error = error or f"the source PDF could not be read ({sources[str(row['path'])][1]})"
+        error = error or f"the source PDF could not be read ({sources.problem(str(row['path']))})"
     image = row.get(job.image_col)
     if is_missing(image) and born_digital:
-        image, row = _rasterise(row, page_number, job, sources)
+        image, row = _rasterise(row, page_number, sources)
     if is_missing(image) or len(image) == 0:
         return None, f"{error}; left out (no page image)" if error else "left out: no page image"
     try:
@@ -395,11 +399,11 @@ def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, s
     return PdfPage(bytes(image), width, height, dpi, words), error
 
 
-def _rasterise(row: dict, page_number: int, job: _PdfJob, sources: dict) -> tuple[bytes | None, dict]:
+def _rasterise(row: dict, page_number: int, sources: _Sources) -> tuple[bytes | None, dict]:
     """Render a born-digital page at the row's dpi (its word boxes then fit the rendering)."""
     from ..documents import render_page
 
-    source = _source_pdf(str(row["path"]), job, sources)
+    source = sources.get(str(row["path"]))
     if source is None:
         return None, row
     dpi = defaults.DPI if is_missing(row.get("dpi")) else float(row["dpi"])
@@ -407,38 +411,45 @@ def _rasterise(row: dict, page_number: int, job: _PdfJob, sources: dict) -> tupl
     return rendered.content, {**row, "width": rendered.width, "height": rendered.height, "dpi": rendered.dpi}
 
 
-def _source_pdf(path: str, job: _PdfJob, sources: dict) -> bytes | None:
-    """The bytes of the PDF at ``path``, decrypted (read once per task); None when it is not a readable PDF
-    (``sources[path]`` then holds the reason)."""
-    if path not in sources:
+class _Sources:
+    """The source PDFs of one task's born-digital pages, each opened once and read on demand (never whole), or
+    the reason it cannot be read; an encrypted one is held decrypted in memory."""
+
+    def __init__(self, job: _PdfJob, stack: ExitStack):
+        self.job, self.stack, self.opened = job, stack, {}
+
+    def get(self, path: str) -> BinaryIO | bytes | None:
+        """The PDF at ``path`` (a seekable file or, decrypted, bytes), or None (:meth:`problem` says why)."""
+        if path not in self.opened:
+            try:
+                self.opened[path] = (self._open(path), None)
+            except Exception as exc:
+                self.opened[path] = (None, f"{type(exc).__name__}: {exc}")
+        return self.opened[path][0]
+
+    def problem(self, path: str) -> str | None:
+        return self.opened[path][1]
+
+    def _open(self, path: str) -> BinaryIO | bytes:
         import fsspec
+        import pikepdf
 
-        try:
-            with fsspec.open(path, "rb", **dict(job.storage_options)) as handle:
-                data = handle.read()
-            if b"%PDF" not in data[:1024]:
-                raise ValueError("not a PDF")
-            sources[path] = (_decrypted(data, job.password), None)
-        except Exception as exc:
-            sources[path] = (None, f"{type(exc).__name__}: {exc}")
-    return sources[path][0]
-
-
-def _decrypted(data: bytes, password: str | None) -> bytes:
-    """``data`` itself, or an unencrypted copy when it is encrypted (with ``password``, or the empty one)."""
-    import pikepdf
-
-    for attempt in dict.fromkeys([password or "", ""]):
-        try:
-            with pikepdf.open(io.BytesIO(data), password=attempt) as pdf:
-                if not pdf.is_encrypted:
-                    return data
-                out = io.BytesIO()
-                pdf.save(out)  # saved without encryption
-                return out.getvalue()
-        except pikepdf.PasswordError:
-            continue
-    raise pikepdf.PasswordError("the source PDF is encrypted: pass its password=... to write_pdf")
+        handle = self.stack.enter_context(fsspec.open(path, "rb", **dict(self.job.storage_options)))
+        if b"%PDF" not in handle.read(1024):
+            raise ValueError("not a PDF")
+        for attempt in dict.fromkeys([self.job.password or "", ""]):
+            handle.seek(0)
+            try:
+                with pikepdf.open(handle, password=attempt) as pdf:
+                    if not pdf.is_encrypted:
+                        handle.seek(0)
+                        return handle
+                    out = io.BytesIO()
+                    pdf.save(out)  # saved without encryption
+                    return out.getvalue()
+            except pikepdf.PasswordError:
+                continue
+        raise pikepdf.PasswordError("the source PDF is encrypted: pass its password=... to write_pdf")
 
 
 def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
