@@ -12,31 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import timed, write_results  # noqa: E402
+import fsspec  # noqa: E402
 
-
-def latency_filesystem(latency: float):
-    """The ``latency://`` protocol: local files, each open waiting ``latency`` seconds first."""
-    import fsspec
-    from fsspec.implementations.local import LocalFileSystem
-
-    class LatencyFileSystem(LocalFileSystem):
-        protocol = ("latency",)
-
-        @classmethod
-        def _strip_protocol(cls, path):
-            return super()._strip_protocol(str(path).removeprefix("latency://"))
-
-        def _open(self, path, mode="rb", **kwargs):
-            time.sleep(latency)
-            return super()._open(path, mode, **kwargs)
-
-    fsspec.register_implementation("latency", LatencyFileSystem, clobber=True)
+from _common import LatencyFileSystem, timed, write_results  # noqa: E402
 
 
 def write_documents(folder: Path, files: int) -> int:
@@ -60,7 +42,8 @@ def main() -> None:
 
     import dask_ocr
 
-    latency_filesystem(args.latency)
+    LatencyFileSystem.latency = args.latency
+    fsspec.register_implementation("latency", LatencyFileSystem, clobber=True)
     with tempfile.TemporaryDirectory(prefix="dask_ocr_listing_") as tmp:
         pages = write_documents(Path(tmp), args.files)
         results = {}
