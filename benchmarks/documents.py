@@ -47,7 +47,8 @@ def scanned_pdf(data: Path, pages: int, folder: Path, name: str, distinct: int |
 
 def born_digital(pages: int, folder: Path) -> Path:
     """A born-digital PDF of ``pages`` pages, the generated sample texts written as a text layer."""
-    from dask_ocr.samples import born_digital_pdf, make_sample_pages
+    from dask_ocr.samples import born_digital_pdf
+    from dask_ocr.synthetic import make_sample_pages
 
     data, _ = born_digital_pdf([list(page.lines) for page in make_sample_pages(pages)])
     path = folder / "born_digital.pdf"

@@ -66,7 +66,7 @@ def recognizer_calibration(data: Path) -> list:
     from dask_ocr.decode import decode_image
     from dask_ocr.geometry import crop_region
     from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer
-    from dask_ocr.samples import make_sample_pages
+    from dask_ocr.synthetic import make_sample_pages
 
     pages = [decode_image(p.content) for p in make_sample_pages(12, seed=7)]
     pages += [decode_image(r["content"]) for r in load_manifest(data, "fondue_en_print")]

@@ -20,6 +20,7 @@ from .models.registry import available_models
 from .readers import read_documents, read_images
 from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
 from .sinks import to_portable_parquet, write_parquet, write_pdf
+from .version import package_version as _package_version
 
 __all__ = [
     "read_images", "read_documents", "decode_image", "detect", "recognize", "draw_regions", "display_images",
@@ -41,11 +42,6 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_CLUSTER_NAMES})
 
 
-try:
-    from importlib.metadata import version as _version
-
-    __version__ = _version("dask_ocr")
-except Exception:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+__version__ = _package_version()
 
 register_accessors()

@@ -251,7 +251,8 @@ def _attach(pages, results):
 
 def _write_samples(folder: Path, pages: int, seed: int) -> dict[tuple[str, int], str]:
     """Generated scans and a mixed PDF (a scanned and a born-digital page) in ``folder``; the truth per page."""
-    from dask_ocr.samples import make_sample_pages, sample_pdf
+    from dask_ocr.samples import sample_pdf
+    from dask_ocr.synthetic import make_sample_pages
 
     truth = {}
     for page in make_sample_pages(pages, seed=seed):

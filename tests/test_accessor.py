@@ -16,8 +16,8 @@ import pytest
 import dask_ocr
 from dask_ocr.cluster import models as model_cache
 from dask_ocr.metrics import cer
-from dask_ocr.samples import make_sample_pages
 from dask_ocr.schema import BINARY_DTYPE, REGIONS_DTYPE, STRING_DTYPE
+from dask_ocr.synthetic import make_sample_pages
 
 from ocrdata import image_frame, png
 

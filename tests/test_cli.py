@@ -9,7 +9,7 @@ import pytest
 
 from dask_ocr.cli import main
 from dask_ocr.metrics import cer
-from dask_ocr.samples import make_sample_pages
+from dask_ocr.synthetic import make_sample_pages
 
 
 def write_pages(folder, count=3, seed=7):

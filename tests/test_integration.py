@@ -15,7 +15,7 @@ from PIL import Image
 
 import dask_ocr
 from dask_ocr.metrics import bag_of_words, cer
-from dask_ocr.samples import make_sample_pages
+from dask_ocr.synthetic import make_sample_pages
 
 from ocrdata import image_frame, line_crops, load_manifest
 

@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import dask_ocr
-from dask_ocr.samples import make_sample_pages
 from dask_ocr.schema import BINARY_DTYPE, POSITIONS_DTYPE, REGIONS_DTYPE, STRING_DTYPE
 from dask_ocr.sinks.parquet import ARROW_DTYPE_KEY
+from dask_ocr.synthetic import make_sample_pages
 
 NESTED = ("regions", "positions")
 #: Files written by our writers, and by plain ``to_parquet``.

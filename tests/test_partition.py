@@ -21,8 +21,8 @@ from dask_ocr.cluster.models import ModelKey
 from dask_ocr.metrics import cer
 from dask_ocr.models.base import Recognition
 from dask_ocr.models.registry import resolve_model
-from dask_ocr.samples import make_sample_pages
 from dask_ocr.schema import BINARY_DTYPE, POSITIONS_DTYPE, REGIONS_DTYPE
+from dask_ocr.synthetic import make_sample_pages
 
 from ocrdata import line_frame, png
 

@@ -13,7 +13,8 @@ import pytest
 import dask_ocr
 from dask_ocr import documents
 from dask_ocr.metrics import bag_of_words, cer
-from dask_ocr.samples import born_digital_pdf, images_to_pdf, images_to_tiff, make_sample_pages
+from dask_ocr.samples import born_digital_pdf, images_to_pdf, images_to_tiff
+from dask_ocr.synthetic import make_sample_pages
 
 from ocrdata import image_frame, load_manifest
 

@@ -11,8 +11,8 @@ import pytest
 import dask_ocr  # noqa: F401  (registers the accessor)
 from dask_ocr.models import onnx
 from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer, bundled_model_path
-from dask_ocr.samples import make_sample_pages, render_line_crops
 from dask_ocr.schema import BINARY_DTYPE
+from dask_ocr.synthetic import make_sample_pages, render_line_crops
 
 openvino = pytest.importorskip("openvino")
 PREFERENCES = (("openvino", "bf16"), ("openvino", "f32"), ("onnxruntime", "f32"))

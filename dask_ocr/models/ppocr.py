@@ -17,16 +17,16 @@ import numpy as np
 
 from .. import defaults
 from ..batching import padded_width, run_batched
+from ..decode import decode_image
 from ..geometry import Region
 from .base import DecodingOptions, Recognition
+from .calibration import calibration_pages, calibration_tag
 from .download import model_file
 from .onnx import cached_int8_model, class_subset_model, make_session, model_metadata, resolve_runtime, uses_gpu
 
 __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
            "latin_character", "normalise", "read_dictionary", "DETECTOR_RUNTIMES", "RECOGNIZER_RUNTIMES"]
 
-#: Generated pages (:func:`dask_ocr.samples.make_sample_pages`) the int8 detector is calibrated on.
-CALIBRATION_PAGES = 12
 #: What ``runtime="auto"`` runs each model on, on a CPU: the first pair this machine can run.  Measured on the dev
 #: split (``benchmarks/tiers.py``, ``benchmarks/throughput.py``; README "Speed"): OpenVINO in bf16 — on CPUs with
 #: AVX512-BF16 or AMX — is within the accuracy rule and fastest (detector 0.16 s per SROIE page against 0.31 s for
@@ -136,8 +136,9 @@ class PPOCRDetector:
         if quantize or (quantize is None and self.runtime == "onnxruntime" and not uses_gpu(use_gpu)):
             if self.runtime != "onnxruntime":
                 raise ValueError("quantize=True makes an int8 copy for onnxruntime: pass runtime='onnxruntime'")
-            self.model_path = cached_int8_model(self.model_path, self._calibration_inputs,
-                                                f"pages{CALIBRATION_PAGES}-{limit_side_len}-{max_side_len}")
+            pages = calibration_pages()
+            self.model_path = cached_int8_model(self.model_path, lambda: self._calibration_inputs(pages),
+                                                calibration_tag(pages, limit_side_len, max_side_len))
         self.session = make_session(self.model_path, threads, use_gpu, self.runtime, self.precision,
                                     **dict(session_options))
         self.input_name = self.session.get_inputs()[0].name
@@ -173,22 +174,16 @@ class PPOCRDetector:
             normalise(cv2.resize(canvas, (width, height)), slot)
         return batch
 
-    def _calibration_inputs(self) -> list[np.ndarray]:
-        """Model inputs from generated pages, as :meth:`detect` prepares them, to calibrate int8 on.
+    def _calibration_inputs(self, pages: Sequence[bytes]) -> list[np.ndarray]:
+        """Model inputs from the encoded ``pages``, as :meth:`detect` prepares them, to calibrate int8 on.
 
         Each page's input is cut into two squares (its two ends along the long side): the same
         content at the same scale, with activations half as large, which halves the calibration's
         peak memory (onnxruntime keeps every activation of the instrumented graph).
         """
-        import io
-
-        from PIL import Image
-
-        from ..samples import make_sample_pages
-
         inputs = []
-        for page in make_sample_pages(CALIBRATION_PAGES):
-            canvas = _padded_canvas(np.asarray(Image.open(io.BytesIO(page.content)).convert("RGB")))[0]
+        for page in pages:
+            canvas = _padded_canvas(decode_image(page))[0]
             batch = self._batch_input([canvas], detection_size(*canvas.shape[:2], self.limit_side_len,
                                                                 self.max_side_len))
             side = min(batch.shape[2:])
