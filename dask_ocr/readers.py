@@ -152,17 +152,21 @@ def read_images(paths, files_per_partition: int | None = None, storage_options: 
     FileNotFoundError
         A path, directory or glob that names no file.
     """
-    import dask.dataframe as dd
-
     fs, files = list_files(paths, storage_options, recursive=recursive)
     per_partition = files_per_partition or default_files_per_partition(len(files))
+    return _partitioned(_ReadFiles(fs), files, per_partition, files_frame([], [], []), "files_per_partition")
+
+
+def _partitioned(read, items: list, per_partition: int, meta, name: str):
+    """A Dask frame of ``items``, ``per_partition`` a partition, each made by ``read((first row number, items))``;
+    its index runs ``0..len(items)-1`` (divisions known).  ``name``: the argument ``per_partition`` came from."""
+    import dask.dataframe as dd
+
     if per_partition < 1:
-        raise ValueError(f"files_per_partition must be >= 1, got {per_partition}")
-    starts = range(0, len(files), per_partition)
-    chunks = [(start, files[start:start + per_partition]) for start in starts]
-    divisions = (*starts, len(files) - 1)
-    return dd.from_map(_ReadFiles(fs), chunks, meta=files_frame([], [], []), divisions=divisions,
-                       enforce_metadata=False)
+        raise ValueError(f"{name} must be >= 1, got {per_partition}")
+    starts = range(0, len(items), per_partition)
+    chunks = [(start, items[start:start + per_partition]) for start in starts]
+    return dd.from_map(read, chunks, meta=meta, divisions=(*starts, len(items) - 1), enforce_metadata=False)
 
 
 class _ReadFiles:
@@ -300,7 +304,6 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         (encrypted, damaged, empty, not a document, no pages) is one row with a null ``page`` and the
         reason in ``ocr_error``.  Named pipes and other files that are not regular are skipped (warned).
     """
-    import dask.dataframe as dd
 
     options = DocumentOptions(float(dpi or defaults.DPI),
                               int(max_page_pixels or defaults.MAX_PAGE_PIXELS), bool(use_text_layer),
@@ -312,12 +315,7 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     items = _count_pages(fs, files, password)
     per_partition = pages_per_partition or min(defaults.MAX_PAGES_PER_PARTITION,
                                                default_files_per_partition(len(items), npartitions))
-    if per_partition < 1:
-        raise ValueError(f"pages_per_partition must be >= 1, got {per_partition}")
-    starts = range(0, len(items), per_partition)
-    chunks = [(start, items[start:start + per_partition]) for start in starts]
-    return dd.from_map(_ReadPages(fs, options), chunks, meta=pages_frame([], 0), divisions=(*starts, len(items) - 1),
-                       enforce_metadata=False)
+    return _partitioned(_ReadPages(fs, options), items, per_partition, pages_frame([], 0), "pages_per_partition")
 
 
 class _ReadPages:
