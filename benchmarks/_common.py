@@ -13,7 +13,26 @@ from pathlib import Path
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"
 
+from fsspec.implementations.local import LocalFileSystem  # noqa: E402
+
 from dask_ocr.datasets import line_crops, load_manifest  # noqa: E402,F401  (re-exported for the benchmarks)
+
+
+class LatencyFileSystem(LocalFileSystem):
+    """Local files behind a round trip (``latency://`` paths once registered with fsspec): each open waits
+    :attr:`latency` seconds first, as an object store's request would.  Defined here, in an imported module, so
+    that dask pickles (and tokenizes) it by reference."""
+
+    protocol = ("latency",)
+    latency = 0.0
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        return super()._strip_protocol(str(path).removeprefix("latency://"))
+
+    def _open(self, path, mode="rb", **kwargs):
+        time.sleep(self.latency)
+        return super()._open(path, mode, **kwargs)
 
 
 def timed(function, repeats: int) -> tuple[list[float], object]:

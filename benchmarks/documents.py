@@ -2,7 +2,7 @@
 born-digital pages (text layer) against OCR, and worker memory against document length.
 
 1. ``--pages`` (default 200) SROIE and FUNSD dev page images bound into one scanned PDF
-   (:func:`dask_ocr.documents.images_to_pdf`): ``read_documents → detect → recognize`` on
+   (:func:`dask_ocr.samples.images_to_pdf`): ``read_documents → detect → recognize`` on
    ``start_cluster(n_workers=2)`` vs a plain loop in one process (pypdfium2 renders each page at
    the same dpi, ``RapidOCR()`` reads it, onnxruntime on all cores).
 2. The same number of born-digital pages (:func:`dask_ocr.samples.born_digital_pdf`) through the same
@@ -36,7 +36,7 @@ DPI = 200
 def scanned_pdf(data: Path, pages: int, folder: Path, name: str, distinct: int | None = None) -> Path:
     """A scanned PDF of ``pages`` dev page images: SROIE and FUNSD alternating, the first ``distinct``
     of them (default all) repeated as needed."""
-    from dask_ocr.documents import images_to_pdf
+    from dask_ocr.samples import images_to_pdf
 
     images = [r["content"] for pair in zip(load_manifest(data, "sroie"), load_manifest(data, "funsd")) for r in pair]
     images = images[:distinct]
@@ -47,7 +47,8 @@ def scanned_pdf(data: Path, pages: int, folder: Path, name: str, distinct: int |
 
 def born_digital(pages: int, folder: Path) -> Path:
     """A born-digital PDF of ``pages`` pages, the generated sample texts written as a text layer."""
-    from dask_ocr.samples import born_digital_pdf, make_sample_pages
+    from dask_ocr.samples import born_digital_pdf
+    from dask_ocr.synthetic import make_sample_pages
 
     data, _ = born_digital_pdf([list(page.lines) for page in make_sample_pages(pages)])
     path = folder / "born_digital.pdf"
@@ -69,8 +70,8 @@ def ours(path: Path, dpi: float = DPI):
 
 def dpi_sweep(data: Path, pages: int, dpis: list[float], folder: Path) -> dict:
     """Per dpi: pages/s and word F1 per dataset of ``pages`` dev pages of SROIE and of FUNSD."""
-    from dask_ocr.documents import images_to_pdf
     from dask_ocr.metrics import bag_of_words
+    from dask_ocr.samples import images_to_pdf
 
     results = {}
     for name, ignore_case in (("sroie", True), ("funsd", False)):

@@ -64,7 +64,7 @@ def transformed(content: bytes, orientation: int, skew: float | None) -> bytes:
     import numpy as np
     from PIL import Image
 
-    from dask_ocr.io import decode_image
+    from dask_ocr.decode import decode_image
 
     if not orientation and skew == 0:
         return content

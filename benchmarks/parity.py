@@ -36,8 +36,8 @@ def main() -> None:
 
     import dask_ocr
     from dask_ocr.metrics import bag_of_words, cer
-    from dask_ocr.samples import make_sample_pages
     from dask_ocr.schema import BINARY_DTYPE
+    from dask_ocr.synthetic import make_sample_pages
 
     def frame(contents, **columns):
         return pd.DataFrame({"content": pd.Series(contents, dtype=BINARY_DTYPE), **columns})

@@ -4,7 +4,7 @@
 
 For SROIE and FUNSD dev pages, the default pipeline runs through a Dask DataFrame on the threaded
 scheduler with ``--workers`` threads (three partitions per thread, as ``throughput.py``), in a process
-tuned as a Dask worker's is (:func:`dask_ocr.tuning.tune_worker_process`), with every
+tuned as a Dask worker's is (:func:`dask_ocr.cluster.models.tune_worker_process`), with every
 stage timed per call on the thread that runs it: decoding, resizing (and normalising), the
 detection model, its post-processing, cropping, the recognition model, CTC decoding, layout,
 formats, Arrow columns; "Dask and idle" is what is left of the threads' time (scheduling, the
@@ -95,9 +95,9 @@ class RecordedSession:
 
 def loaded_models(spec):
     """The detector and recognizer the pipeline will use (the process cache's, loaded now)."""
-    from dask_ocr import runtime
+    from dask_ocr.cluster import models as model_cache
 
-    return runtime.get_model(runtime.ModelKey(spec, "detect")), runtime.get_model(runtime.ModelKey(spec, "recognize"))
+    return tuple(model_cache.get_model(model_cache.ModelKey(spec, task)) for task in ("detect", "recognize"))
 
 
 def instrument(clock: Clock, detector, recognizer) -> list[tuple[object, str, object]]:
@@ -291,9 +291,9 @@ def main() -> None:
 
     import pandas as pd
 
+    from dask_ocr.cluster.models import tune_worker_process
     from dask_ocr.models.registry import resolve_model
     from dask_ocr.schema import BINARY_DTYPE
-    from dask_ocr.tuning import tune_worker_process
 
     tune_worker_process()
     spec = resolve_model(args.model)

@@ -104,7 +104,7 @@ def raw_loop(pattern: str) -> dict:
     import glob
     import os
 
-    from dask_ocr.io import decode_image
+    from dask_ocr.decode import decode_image
     from dask_ocr.models.ppocr import PPOCRRecognizer
 
     recognizer = PPOCRRecognizer(threads=os.cpu_count() or 1)

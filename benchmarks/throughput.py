@@ -184,7 +184,7 @@ def main() -> None:
 
     import dask
 
-    from dask_ocr.io import decode_image
+    from dask_ocr.decode import decode_image
 
     cores = os.cpu_count() or 1
     records = load_manifest(args.data, "sroie", args.pages)

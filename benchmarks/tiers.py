@@ -63,10 +63,10 @@ def recognizer_calibration(data: Path) -> list:
     """Recognizer inputs to calibrate static int8 on: lines of generated pages, FONDUE pages and Hooker lines (no
     evaluation data)."""
     from dask_ocr.batching import padded_width, plan_batches
+    from dask_ocr.decode import decode_image
     from dask_ocr.geometry import crop_region
-    from dask_ocr.io import decode_image
     from dask_ocr.models.ppocr import PPOCRDetector, recognition_input, resized_width
-    from dask_ocr.samples import make_sample_pages
+    from dask_ocr.synthetic import make_sample_pages
 
     pages = [decode_image(p.content) for p in make_sample_pages(12, seed=7)]
     pages += [decode_image(r["content"]) for r in load_manifest(data, "fondue_en_print")]
@@ -166,9 +166,9 @@ def unload_models() -> None:
     """Drop this process's loaded models (each session holds its memory arena)."""
     import gc
 
-    from dask_ocr import runtime
+    from dask_ocr.cluster import models as model_cache
 
-    runtime._MODELS.clear()
+    model_cache._MODELS.clear()
     gc.collect()
 
 

@@ -106,7 +106,7 @@ def main() -> None:
 
     import os
 
-    from dask_ocr.io import decode_image
+    from dask_ocr.decode import decode_image
 
     images, texts = line_crops(load_manifest(args.data, "sroie", 10))
     results, rows = {}, []

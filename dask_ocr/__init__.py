@@ -10,33 +10,32 @@ The cluster helpers (:func:`start_cluster`, :func:`register_models`, :class:`Mod
 ``distributed`` on first use, so plain pandas use never imports it.
 """
 
+from . import cluster
 from .accessor import detect, draw_regions, recognize, register_accessors
 from .assemble import gather_documents
+from .decode import decode_image
 from .display import display_images
 from .errors import ImageDecodeError, ModelNotFoundError, RegionError, RowError
-from .io import decode_image
 from .models.registry import available_models
-from .portable_parquet import install_portable_parquet
 from .readers import read_documents, read_images
 from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
-from .sinks import write_parquet, write_pdf
+from .sinks import to_portable_parquet, write_parquet, write_pdf
+from .version import package_version as _package_version
 
 __all__ = [
     "read_images", "read_documents", "decode_image", "detect", "recognize", "draw_regions", "display_images",
-    "start_cluster", "register_models", "ModelPlugin", "write_parquet", "write_pdf", "gather_documents",
-    "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError", "RegionError",
-    "ModelNotFoundError", "finetune",
+    "start_cluster", "register_models", "ModelPlugin", "write_parquet", "to_portable_parquet", "write_pdf",
+    "gather_documents", "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError",
+    "RegionError", "ModelNotFoundError", "finetune",
 ]
 
-_CLUSTER_NAMES = {"start_cluster", "register_models", "ModelPlugin"}
+_CLUSTER_NAMES = set(cluster.__all__)  # resolved on first use: importing them imports distributed
 
 
 def __getattr__(name: str):
     if name in _CLUSTER_NAMES:
-        from . import distributed
-
-        return getattr(distributed, name)
-    if name == "finetune":  # torch loads with it
+        return getattr(cluster, name)
+    if name == "finetune":  # the training code (torch) loads on the first call
         from .training import finetune
 
         return finetune
@@ -47,12 +46,6 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_CLUSTER_NAMES, "finetune"})
 
 
-try:
-    from importlib.metadata import version as _version
-
-    __version__ = _version("dask_ocr")
-except Exception:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+__version__ = _package_version()
 
 register_accessors()
-install_portable_parquet()  # nested columns written by any pandas/Dask to_parquet stay readable without dask_ocr

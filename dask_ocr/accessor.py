@@ -16,11 +16,11 @@ from PIL import ImageColor
 
 from . import defaults
 from . import partition as part
+from .cluster.models import ModelKey
 from .formats import OUTPUT_FORMATS
 from .models.base import DecodingOptions
 from .models.registry import resolve_model
 from .orientation import ORIENTATION_COL, SKEW_COL
-from .runtime import ModelKey
 from .schema import ERROR_COL, TEXT_LAYER_COL
 
 __all__ = ["detect", "recognize", "draw_regions", "OcrAccessor"]
@@ -375,12 +375,24 @@ class OcrAccessor:
 
 
 def register_accessors() -> None:
-    """Register ``.ocr`` on pandas and Dask DataFrames (done on ``import dask_ocr``)."""
+    """Register ``.ocr`` on pandas and Dask DataFrames (done on ``import dask_ocr``).
+
+    Registering it again over our own (a reload of this module) is silent; over another package's ``ocr``
+    accessor, pandas' and Dask's warning about the clash is left to show.
+    """
     import warnings
 
     import dask.dataframe as dd
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # re-registration on module reload
-        pd.api.extensions.register_dataframe_accessor("ocr")(OcrAccessor)
-        dd.extensions.register_dataframe_accessor("ocr")(OcrAccessor)
+    for frame, register in ((pd.DataFrame, pd.api.extensions.register_dataframe_accessor),
+                            (dd.DataFrame, dd.extensions.register_dataframe_accessor)):
+        with warnings.catch_warnings():
+            if _is_ours(getattr(frame, "ocr", None)):
+                warnings.filterwarnings("ignore", "registration of accessor", UserWarning)
+            register("ocr")(OcrAccessor)
+
+
+def _is_ours(accessor) -> bool:
+    """Whether ``accessor`` is :class:`OcrAccessor`, from this module or an earlier load of it."""
+    return (getattr(accessor, "__module__", None), getattr(accessor, "__qualname__", None)) == (
+        OcrAccessor.__module__, OcrAccessor.__qualname__)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .decode import is_missing
 from .schema import ERROR_COL, INT_DTYPE, STRING_DTYPE, make_column
 
 __all__ = ["PAGE_NUMBERS_DTYPE", "MESSAGES_DTYPE", "DEFAULT_SEPARATOR", "gather_documents"]
@@ -117,12 +118,12 @@ def _document(rows: list[int], pages, texts: list, errors: list, order: list, se
         numbered = [(number, i) for number, i in enumerate(sorted(rows, key=order.__getitem__), start=1)]
         unnumbered: list[int] = []
     else:
-        numbered = sorted(((int(pages[i]), i) for i in rows if not _missing(pages[i])),
+        numbered = sorted(((int(pages[i]), i) for i in rows if not is_missing(pages[i])),
                           key=lambda item: (item[0], order[item[1]]))
-        unnumbered = sorted((i for i in rows if _missing(pages[i])), key=order.__getitem__)
-    text = separator.join("" if _missing(texts[i]) else str(texts[i]) for _, i in numbered)
-    failed = [(number, str(errors[i])) for number, i in numbered if not _missing(errors[i])]
-    messages = [str(errors[i]) for i in unnumbered if not _missing(errors[i])]
+        unnumbered = sorted((i for i in rows if is_missing(pages[i])), key=order.__getitem__)
+    text = separator.join("" if is_missing(texts[i]) else str(texts[i]) for _, i in numbered)
+    failed = [(number, str(errors[i])) for number, i in numbered if not is_missing(errors[i])]
+    messages = [str(errors[i]) for i in unnumbered if not is_missing(errors[i])]
     messages += [_page_message(number, message) for number, message in failed]
     return {"page_count": len(numbered), "text": text, "pages_with_errors": [number for number, _ in failed],
             "errors": messages}
@@ -132,7 +133,3 @@ def _page_message(number: int, message: str) -> str:
     """``"page N: message"`` (messages that already say so are kept as they are)."""
     prefix = f"page {number}:"
     return message if message.startswith(prefix) else f"{prefix} {message}"
-
-
-def _missing(value) -> bool:
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))

@@ -99,7 +99,7 @@ def run_batched(items: Sequence, batch_size: int, call: Callable[[list, object],
                     release()
                 limit = max(1, len(chunk) // 2)
                 continue
-            for index, output in zip(chunk, outputs):
+            for index, output in zip(chunk, outputs, strict=True):
                 results[index] = output
             start += len(chunk)
     return results

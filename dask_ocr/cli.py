@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import re
@@ -50,7 +51,7 @@ def _write_jsonl(ddf, path: Path) -> None:
 def _client(args):
     """A cluster started for this run (``--workers``), with the models registered, else ``None``."""
     if args.workers:
-        from .distributed import register_models, start_cluster
+        from .cluster import register_models, start_cluster
 
         client = start_cluster(n_workers=args.workers, models=None, dashboard_address=None)
         register_models(client, args.model, tasks=("recognize",))
@@ -63,7 +64,8 @@ def _client(args):
 def _close(client, started: bool, interrupted: bool = False) -> None:
     """Close the client and, if we started it, its cluster: workers first, so none is killed mid-task.
 
-    After an interruption the cluster is closed at once, and the errors of the tasks it cancels stay quiet.
+    After an interruption the cluster is closed at once, and the errors of the tasks it cancels stay quiet; so
+    does a close that takes longer than 2 s (a busy machine): its workers end with this process.
     """
     if client is None:
         return
@@ -73,9 +75,10 @@ def _close(client, started: bool, interrupted: bool = False) -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     elif cluster is not None:
         client.retire_workers(close_workers=True)
-    client.close(timeout=2 if interrupted else None)
-    if cluster is not None:
-        cluster.close(timeout=2 if interrupted else None)
+    for closing in (client, cluster):
+        with contextlib.suppress(TimeoutError) if interrupted else contextlib.nullcontext():
+            if closing is not None:
+                closing.close(timeout=2 if interrupted else None)
 
 
 def _cli_words(message: str) -> str:
@@ -87,7 +90,7 @@ def _pages(args, client=None):
     """The input pages, partitioned for the cluster that will run them (known before one is started; the
     workers of a running scheduler's cluster)."""
     import dask_ocr
-    from dask_ocr.scheduling import PARTITIONS_PER_CPU_THREAD, default_partition_count
+    from dask_ocr.cluster.scheduling import PARTITIONS_PER_CPU_THREAD, default_partition_count
 
     npartitions = PARTITIONS_PER_CPU_THREAD * args.workers if args.workers else None
     if args.scheduler:
@@ -144,9 +147,9 @@ def run(args) -> int:
     client = None
     try:
         if args.scheduler:  # a running cluster: partitions are sized for its workers
-            from distributed import Client
+            from .cluster.scheduling import connect
 
-            client = Client(args.scheduler)
+            client = connect(args.scheduler)
         out = _pipeline(_pages(args, client), args)
         documents = _documents(args) if args.pdf else []
         work, problem = _check_output(args, out, documents)
@@ -162,8 +165,8 @@ def run(args) -> int:
         return 2
     except KeyboardInterrupt:  # said at once; the cluster is then closed without waiting for its tasks
         print(f"dask-ocr: interrupted: {_written_share(args)}; rerun with --resume", file=sys.stderr, flush=True)
-        _close(client, started=bool(args.workers), interrupted=True)
-        client = None
+        interrupted, client = client, None  # closed here, not again on the way out
+        _close(interrupted, started=bool(args.workers), interrupted=True)
         return 130
     finally:
         _close(client, started=bool(args.workers))
@@ -229,15 +232,16 @@ def _pdf_frame(args, client):
     results = [dask.delayed(_read_part)(part_path(args.output, i), columns) for i in range(pages.npartitions)]
     meta = pages._meta.assign(**{name: _read_part(part_path(args.output, 0), columns)[name].head(0)
                                  for name in columns})
-    pairs = zip(pages.to_delayed(), results)
+    pairs = zip(pages.to_delayed(), results, strict=True)
     return dd.from_delayed([dask.delayed(_attach)(page, result) for page, result in pairs], meta=meta,
                            verify_meta=False)
 
 
 def _read_part(path: str, columns: list[str]):
+    """``columns`` of a part :func:`~dask_ocr.write_parquet` wrote, with the Arrow dtypes they were written with."""
     import pandas as pd
 
-    return pd.read_parquet(path, columns=columns)
+    return pd.read_parquet(path, columns=columns, dtype_backend="pyarrow")
 
 
 def _attach(pages, results):
@@ -249,7 +253,8 @@ def _attach(pages, results):
 
 def _write_samples(folder: Path, pages: int, seed: int) -> dict[tuple[str, int], str]:
     """Generated scans and a mixed PDF (a scanned and a born-digital page) in ``folder``; the truth per page."""
-    from dask_ocr.samples import make_sample_pages, sample_pdf
+    from dask_ocr.samples import sample_pdf
+    from dask_ocr.synthetic import make_sample_pages
 
     truth = {}
     for page in make_sample_pages(pages, seed=seed):
@@ -268,8 +273,9 @@ def demo(args) -> int:
     import pandas as pd
 
     import dask_ocr
+    from dask_ocr.cluster.progress import compute_with_progress
+    from dask_ocr.decode import is_missing
     from dask_ocr.metrics import cer
-    from dask_ocr.progress import compute_with_progress
 
     with tempfile.TemporaryDirectory(prefix="dask_ocr_demo_") as tmp:
         folder = Path(args.save or tmp)
@@ -282,7 +288,7 @@ def demo(args) -> int:
     for row in frame.itertuples():
         reference = truth[row.path, row.page]
         references.append(reference)
-        hypotheses.append("" if pd.isna(row.text) else row.text)
+        hypotheses.append("" if is_missing(row.text) else row.text)
         print(f"── {Path(row.path).name} page {row.page} ({row.text_source})  CER {cer(reference, hypotheses[-1]):.2%}")
         print(hypotheses[-1])
     overall = cer(references, hypotheses)

@@ -8,6 +8,8 @@ import io
 
 import pandas as pd
 
+from .decode import is_missing, to_8bit
+
 __all__ = ["display_images", "images_html", "first_rows", "thumbnail"]
 
 
@@ -28,7 +30,7 @@ def thumbnail(data: bytes, width: int) -> bytes:
     try:
         with Image.open(io.BytesIO(bytes(data))) as image:
             image.draft("RGB", (2 * width, 2 * width * 8))  # JPEG: decode at a reduced scale when that suffices
-            frame = ImageOps.exif_transpose(image).convert("RGB")
+            frame = to_8bit(ImageOps.exif_transpose(image))
     except Exception as exc:
         raise ValueError(f"not a readable image: {type(exc).__name__}: {exc}") from None
     if frame.width > 2 * width:
@@ -46,7 +48,7 @@ def images_html(images: list, captions: list, width: int = 320) -> str:
     "no image" and unreadable ones "unreadable image" above their caption.
     """
     cells = []
-    for data, caption in zip(images, captions):
+    for data, caption in zip(images, captions, strict=True):
         label = html.escape(str(caption))
         if data is None or (not isinstance(data, (bytes, bytearray, memoryview))):
             body = "<em>no image</em>"
@@ -81,8 +83,8 @@ def _captions(head: pd.DataFrame, caption_col: str | None) -> list[str]:
     if "path" not in head.columns:
         return [str(label) for label in head.index.tolist()]
     pages = head["page"].tolist() if "page" in head.columns else [None] * len(head)
-    return [str(path) if page is None or pd.isna(page) else f"{path}, page {int(page)}"
-            for path, page in zip(head["path"].tolist(), pages)]
+    return [str(path) if is_missing(page) else f"{path}, page {int(page)}"
+            for path, page in zip(head["path"].tolist(), pages, strict=True)]
 
 
 def display_images(df, col: str, limit: int = 5, caption_col: str | None = None, width: int = 320) -> None:

@@ -15,14 +15,13 @@ import math
 import struct
 import threading
 import warnings
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import defaults
+from .decode import to_8bit
 from .errors import RowError
 
 __all__ = [
@@ -35,8 +34,6 @@ __all__ = [
     "has_text_layer",
     "text_layer_problem",
     "tiff_frame_offsets",
-    "images_to_pdf",
-    "images_to_tiff",
 ]
 
 
@@ -45,7 +42,6 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF a
 _PNG_COMPRESS_LEVEL = 1  # rendered pages are large; level 1 is several times faster than 6 for a few % more bytes
 _WHITE = (255, 255, 255, 255)
 _PDFIUM_LOCK = threading.RLock()  # pdfium must not be entered from two threads at once, even for two documents
-_ROTATE_FOR_EXIF = {3: 180, 6: 90, 8: 270}  # EXIF orientation -> clockwise /Rotate of the page showing the image
 
 
 class DocumentError(RowError):
@@ -360,23 +356,6 @@ def _file_dpi(image: Image.Image) -> tuple[float, float, tuple[str, ...]]:
                                                         f"{defaults.ASSUMED_DPI:g} dpi assumed",)
 
 
-def _to_8bit(image: Image.Image) -> Image.Image:
-    """An ``L`` or ``RGB`` copy: 16-bit and float scaled, transparency composited onto white."""
-    if image.mode in ("1", "L"):
-        return image.convert("L")
-    if image.mode.startswith("I;16"):
-        return Image.fromarray((np.asarray(image, dtype=np.uint32) // 257).astype(np.uint8), "L")
-    if image.mode in ("I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
-        return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
-    if "A" in image.mode or "a" in image.mode or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, _WHITE), rgba).convert("RGB")
-    return image.convert("RGB")
-
-
 def _raster_page(image: Image.Image, max_pixels: int, render: bool, original=None) -> RenderedPage:
     """The current frame of ``image`` as a page (EXIF orientation applied; downscaled when over ``max_pixels``).
 
@@ -398,7 +377,7 @@ def _raster_page(image: Image.Image, max_pixels: int, render: bool, original=Non
     elif render:
         if capped and image.format == "JPEG":
             image.draft(image.mode, (out_w, out_h))  # decode at a reduced scale: much less memory and time
-        frame = _to_8bit(ImageOps.exif_transpose(image))
+        frame = to_8bit(ImageOps.exif_transpose(image))
         if frame.size != (out_w, out_h):
             frame = frame.resize((out_w, out_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
         buffer = io.BytesIO()
@@ -626,83 +605,3 @@ def text_layer_problem(text: str) -> str | None:
 def _is_private_use(char: str) -> bool:
     code = ord(char)
     return 0xE000 <= code <= 0xF8FF or code >= 0xF0000
-
-
-# --------------------------------------------------------------------------------------------------------- writers
-
-
-def _image_xobject(pdf, data: bytes):
-    """An image XObject for encoded ``data`` and the clockwise page rotation its EXIF orientation asks for."""
-    import pikepdf
-
-    with Image.open(io.BytesIO(data)) as image:
-        size, mode, fmt = image.size, image.mode, image.format
-        rotate = _ROTATE_FOR_EXIF.get(image.getexif().get(0x0112, 1), 0)
-        extra = {}
-        if fmt == "JPEG" and mode in ("L", "RGB", "CMYK"):
-            extra = {"Filter": pikepdf.Name.DCTDecode, "BitsPerComponent": 8,
-                     "ColorSpace": pikepdf.Name("/Device" + {"L": "Gray", "RGB": "RGB", "CMYK": "CMYK"}[mode])}
-            if mode == "CMYK" and "adobe" in image.info:  # Adobe CMYK JPEGs are stored inverted
-                extra["Decode"] = pikepdf.Array([1, 0] * 4)
-        elif fmt == "JPEG2000":
-            extra = {"Filter": pikepdf.Name.JPXDecode}
-        else:
-            pixels = _to_8bit(ImageOps.exif_transpose(image))
-            rotate, size, space = 0, pixels.size, "Gray" if pixels.mode == "L" else "RGB"
-            data = zlib.compress(pixels.tobytes())
-            extra = {"Filter": pikepdf.Name.FlateDecode, "BitsPerComponent": 8,
-                     "ColorSpace": pikepdf.Name("/Device" + space)}
-    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=size[0],
-                            Height=size[1], **extra)
-    return stream, size, rotate
-
-
-def images_to_pdf(images: list[bytes], dpi: float = 200) -> bytes:
-    """A scanned-style PDF (no text layer): one page per encoded image, written with pikepdf.
-
-    JPEG and JPEG 2000 bytes are embedded as they are (DCTDecode / JPXDecode, no recompression); other formats
-    are decoded to 8-bit grey or RGB and stored losslessly (FlateDecode).  Each page is the image's size at
-    ``dpi``; a JPEG's EXIF rotation becomes the page's /Rotate.
-
-    Parameters
-    ----------
-    images : list of bytes
-        Encoded images, one per page.
-    dpi : float
-        Resolution the images are placed at: a 1700-pixel-wide image at 200 dpi makes an 8.5-inch page.
-    """
-    import pikepdf
-
-    if not images:
-        raise ValueError("images_to_pdf needs at least one image")
-    pdf = pikepdf.new()
-    for data in images:
-        xobject, (width, height), rotate = _image_xobject(pdf, bytes(data))
-        width_pt, height_pt = width * 72 / dpi, height * 72 / dpi
-        page = pdf.add_blank_page(page_size=(width_pt, height_pt))
-        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobject))
-        page.obj.Contents = pdf.make_stream(f"q {width_pt:.4f} 0 0 {height_pt:.4f} 0 0 cm /Im0 Do Q".encode())
-        if rotate:
-            page.obj.Rotate = rotate
-    out = io.BytesIO()
-    pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none)  # keep the image streams byte for byte
-    return out.getvalue()
-
-
-def images_to_tiff(images: list[bytes]) -> bytes:
-    """A multi-page TIFF (Deflate-compressed, lossless), one frame per encoded image.
-
-    Frames are stored as 8-bit grey or RGB with EXIF orientation applied; the first image's dpi, if it has
-    one, is recorded for all frames.
-    """
-    if not images:
-        raise ValueError("images_to_tiff needs at least one image")
-    frames, dpi = [], None
-    for data in images:
-        with Image.open(io.BytesIO(bytes(data))) as image:
-            dpi = dpi or image.info.get("dpi")
-            frames.append(_to_8bit(ImageOps.exif_transpose(image)))
-    out = io.BytesIO()
-    options = {"dpi": tuple(float(v) for v in dpi)} if dpi else {}
-    frames[0].save(out, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate", **options)
-    return out.getvalue()

@@ -50,7 +50,7 @@ def draw_regions_png(image: np.ndarray, regions: Sequence[Region], color: str = 
     if labels is not None:
         font = ImageFont.load_default(size=font_size)
         text_colour = (0, 0, 0, 255) if sum(rgb) > 382 else (255, 255, 255, 255)
-        for region, label in zip(regions, labels):
+        for region, label in zip(regions, labels, strict=True):
             if not label:
                 continue
             x0, y0 = region.box[0], max(0.0, region.box[1] - font_size - 2)

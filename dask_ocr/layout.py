@@ -227,7 +227,7 @@ def split_reading(reading: Recognition, segments: Sequence[tuple[float, float]])
         if reading.text[position] != " " or distance.min() == 0:
             members[int(distance.argmin())].append(position)
     results = []
-    for (start, end), positions in zip(segments, members):
+    for (start, end), positions in zip(segments, members, strict=True):
         while positions and reading.text[positions[0]] == " ":
             positions = positions[1:]
         while positions and reading.text[positions[-1]] == " ":

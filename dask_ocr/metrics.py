@@ -45,7 +45,7 @@ def _pairs(reference: Texts, hypothesis: Texts) -> list[tuple[str, str]]:
         raise TypeError("pass two strings or two sequences of strings")
     if len(reference) != len(hypothesis):
         raise ValueError(f"length mismatch: {len(reference)} references, {len(hypothesis)} hypotheses")
-    return list(zip(reference, hypothesis))
+    return list(zip(reference, hypothesis, strict=True))
 
 
 def cer(reference: Texts, hypothesis: Texts, ignore_case: bool = False) -> float:

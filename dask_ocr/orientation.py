@@ -61,7 +61,7 @@ def region_axes(regions: Sequence[Region]) -> np.ndarray:
     Regions that are not quads are taken by their minimum-area rectangle.
     """
     axes = np.zeros((len(regions), 3))
-    for row, region in zip(axes, regions):
+    for row, region in zip(axes, regions, strict=True):
         quad = region.polygon
         if len(quad) != 4:
             quad = cv2.boxPoints(cv2.minAreaRect(quad.astype(np.float32))).astype(np.float64)

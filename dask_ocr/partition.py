@@ -2,7 +2,7 @@
 
 These are the only functions that build output columns, and :func:`output_meta` derives the
 Dask ``meta`` from the very same column specs, so the two cannot drift apart.  Each takes a small
-frozen config (never a model object) and fetches its model through :func:`dask_ocr.runtime.get_model`.
+frozen config (never a model object) and fetches its model through :func:`dask_ocr.cluster.models.get_model`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import defaults, runtime
+from . import defaults
+from .cluster import models as model_cache
+from .decode import decode_image, is_missing
 from .draw import draw_regions_png
 from .errors import RegionError, RowError
 from .formats import page_positions, render
@@ -28,7 +30,6 @@ from .geometry import (
     parse_region,
     region_record,
 )
-from .io import decode_image
 from .layout import build_page, group_lines, plan_groups, split_reading
 from .models.base import DecodingOptions, Recognition
 from .orientation import ORIENTATION_COL, SKEW_COL, PageAngle, detect_upright, map_page, upright_frame
@@ -56,12 +57,12 @@ class DetectConfig:
 
     image_col: str
     output_col: str
-    model: runtime.ModelKey
+    model: model_cache.ModelKey
     max_pixels: int = defaults.MAX_PIXELS
     text_layer: bool = False
     orientation: bool = False
     deskew: bool = False
-    reader: runtime.ModelKey | None = None  # the recognizer that tells upright from upside-down lines
+    reader: model_cache.ModelKey | None = None  # the recognizer that tells upright from upside-down lines
 
     def columns(self) -> dict[str, pd.ArrowDtype]:
         columns = {self.output_col: REGIONS_DTYPE}
@@ -80,7 +81,7 @@ class RecognizeConfig:
     regions_col: str | None
     output_col: str
     confidence_col: str
-    model: runtime.ModelKey
+    model: model_cache.ModelKey
     output_format: str = defaults.OUTPUT_FORMAT
     positions_col: str | None = None
     line_tolerance: float = defaults.LINE_TOLERANCE
@@ -164,7 +165,7 @@ def _text_layers(df: pd.DataFrame, enabled: bool) -> list:
     """Per row, the words of its PDF text layer (``None``: the page is to be OCR'd)."""
     if not enabled or TEXT_LAYER_COL not in df.columns:
         return [None] * len(df)
-    return [None if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)) else list(cell)
+    return [None if is_missing(cell) else list(cell)
             for cell in df[TEXT_LAYER_COL].tolist()]
 
 
@@ -186,8 +187,8 @@ def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
     if len(df) == 0:
         return output_meta(df, config)
     layers = _text_layers(df, config.text_layer)
-    detector = runtime.get_model(config.model) if any(layer is None for layer in layers) else None
-    reader = runtime.get_model(config.reader) if detector is not None and config.orientation else None
+    detector = model_cache.get_model(config.model) if any(layer is None for layer in layers) else None
+    reader = model_cache.get_model(config.reader) if detector is not None and config.orientation else None
     angles: list[PageAngle | None] = [None] * len(df)
 
     def detect_row(position, cell):
@@ -213,7 +214,7 @@ def detect_partition(df: pd.DataFrame, config: DetectConfig) -> pd.DataFrame:
 
 def _row_regions(cell, width: int, height: int) -> tuple[list[int], list[Region], str | None]:
     """Parse and clip a regions cell: the indices and regions kept, and a note on those dropped."""
-    if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)):
+    if is_missing(cell):
         raise RegionError("regions cell is null (run detect first, or pass regions_col=None)")
     if isinstance(cell, (str, bytes, dict)):
         raise RegionError(f"regions cell must be a list of regions, got {type(cell).__name__}")
@@ -281,8 +282,8 @@ def _row_angle(orientation, skew) -> PageAngle | None:
 
     A skew under ``defaults.DESKEW_MIN_ANGLE`` is read as none: the page is read as it lies.
     """
-    orientation = 0 if orientation is None or pd.isna(orientation) else orientation
-    skew = 0.0 if skew is None or pd.isna(skew) else float(skew)
+    orientation = 0 if is_missing(orientation) else orientation
+    skew = 0.0 if is_missing(skew) else float(skew)
     if float(orientation) % 90 or not np.isfinite(skew):
         raise RowError(f"orientation must be a multiple of 90 degrees and skew finite, got {orientation!r}, {skew!r}")
     angle = PageAngle(int(orientation) % 360, skew if abs(skew) >= defaults.DESKEW_MIN_ANGLE else 0.0)
@@ -305,7 +306,7 @@ def _geometry_cells(df: pd.DataFrame, config: RecognizeConfig) -> list[tuple]:
     def cells(column):
         return df[column].tolist() if column else [None] * len(df)
 
-    return list(zip(cells(config.orientation_col), cells(config.skew_col)))
+    return list(zip(cells(config.orientation_col), cells(config.skew_col), strict=True))
 
 
 def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFrame:
@@ -314,7 +315,7 @@ def recognize_partition(df: pd.DataFrame, config: RecognizeConfig) -> pd.DataFra
     if len(df) == 0:
         return output_meta(df, config)
     layers = _text_layers(df, config.text_layer)
-    recognizer = runtime.get_model(config.model) if any(layer is None for layer in layers) else None
+    recognizer = model_cache.get_model(config.model) if any(layer is None for layer in layers) else None
     columns = [config.image_col] + ([config.regions_col] if config.regions_col else [])
     region_cells = df[config.regions_col].tolist() if config.regions_col else None
     geometry = _geometry_cells(df, config)
@@ -386,8 +387,8 @@ def _page_outputs(row: _RowCrops, group_readings: list[Recognition],
     ALTO) from the page mapped back to the original image.
     """
     readings: list[Recognition] = [None] * len(row.regions)
-    for group, segments, reading in zip(row.groups, row.segments, group_readings):
-        for index, part in zip(group, split_reading(reading, segments) if len(group) > 1 else [reading]):
+    for group, segments, reading in zip(row.groups, row.segments, group_readings, strict=True):
+        for index, part in zip(group, split_reading(reading, segments) if len(group) > 1 else [reading], strict=True):
             readings[index] = part
     kept = [i for i, r in enumerate(readings) if r.text.strip() and r.confidence >= config.min_confidence]
     page = build_page([row.regions[i] for i in kept], [row.quads[i] for i in kept], [readings[i] for i in kept],

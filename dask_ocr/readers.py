@@ -1,6 +1,7 @@
 """Files in: list paths on the client and build Dask frames whose partitions read them on the workers.
 
-The client only lists files (and, for documents, counts pages); every byte is read inside the tasks.
+The client only lists files (and, for documents, counts pages, on a pool of threads); every byte of a page is
+read inside the tasks.
 """
 
 from __future__ import annotations
@@ -9,19 +10,30 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import defaults
 from .errors import RowError
 from .schema import ERROR_COL, NOTES_COL, TEXT_LAYER_COL
 
-__all__ = ["IMAGE_SUFFIXES", "DOCUMENT_SUFFIXES", "list_files", "read_images", "read_documents"]
+__all__ = ["IMAGE_SUFFIXES", "DOCUMENT_SUFFIXES", "fs_path", "list_files", "read_images", "read_documents"]
 
 #: What a directory given to :func:`read_images` is expanded to.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".jp2", ".pnm", ".pgm", ".ppm")
 _GLOB_CHARACTERS = set("*?[")
 #: Fewer files than this are not split (a partition of one row makes ``head()`` show one row).
 MIN_ITEMS_PER_PARTITION = 4
+#: Threads that count the pages of documents on the client: their opening and reading overlap (what a listing of
+#: thousands of files, or of any on an object store, waits for), while pdfium parses one PDF at a time.
+COUNTING_THREADS = 32
+
+
+def fs_path(fs, path: str) -> str:
+    """``path`` (a URL, or a path on ``fs``) as ``fs`` names it: without its protocol, local paths absolute."""
+    import fsspec.core
+
+    return fsspec.core.strip_protocol(fs.unstrip_protocol(path))
 
 
 def _expand_one(fs, path: str, suffixes: Sequence[str], recursive: bool, skipped: list[str]) -> list[str]:
@@ -77,7 +89,7 @@ def list_files(paths: str | Sequence[str], storage_options: dict | None = None,
     found, missing, skipped = [], [], []
     for path in paths:
         before = len(skipped)
-        matches = _expand_one(fs, fs._strip_protocol(path), suffixes, recursive, skipped)
+        matches = _expand_one(fs, fs_path(fs, path), suffixes, recursive, skipped)
         found.extend(matches)
         if not matches and len(skipped) == before:
             missing.append(path)
@@ -86,7 +98,7 @@ def list_files(paths: str | Sequence[str], storage_options: dict | None = None,
         warnings.warn(f"skipped {len(skipped)} path(s) that are not regular files (named pipes, sockets, devices): "
                       f"{shown}", UserWarning, stacklevel=3)
     if missing:
-        kinds = ", ".join(f"{p!r} ({_why_nothing(fs, fs._strip_protocol(p), recursive)})" for p in missing[:10])
+        kinds = ", ".join(f"{p!r} ({_why_nothing(fs, fs_path(fs, p), recursive)})" for p in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise FileNotFoundError(f"found no files for {kinds}{more}")
     if not found:
@@ -103,8 +115,8 @@ def _why_nothing(fs, path: str, recursive: bool) -> str:
 
 def default_files_per_partition(n_items: int, npartitions: int | None = None) -> int:
     """Items per partition for ``npartitions`` partitions (default
-    :func:`dask_ocr.scheduling.default_partition_count`), 4..64."""
-    from .scheduling import default_partition_count
+    :func:`dask_ocr.cluster.scheduling.default_partition_count`), 4..64."""
+    from .cluster.scheduling import default_partition_count
 
     spread = math.ceil(n_items / (npartitions or default_partition_count()))
     return max(1, min(64, max(spread, MIN_ITEMS_PER_PARTITION)))
@@ -140,17 +152,21 @@ def read_images(paths, files_per_partition: int | None = None, storage_options: 
     FileNotFoundError
         A path, directory or glob that names no file.
     """
-    import dask.dataframe as dd
-
     fs, files = list_files(paths, storage_options, recursive=recursive)
     per_partition = files_per_partition or default_files_per_partition(len(files))
+    return _partitioned(_ReadFiles(fs), files, per_partition, files_frame([], [], []), "files_per_partition")
+
+
+def _partitioned(read, items: list, per_partition: int, meta, name: str):
+    """A Dask frame of ``items``, ``per_partition`` a partition, each made by ``read((first row number, items))``;
+    its index runs ``0..len(items)-1`` (divisions known).  ``name``: the argument ``per_partition`` came from."""
+    import dask.dataframe as dd
+
     if per_partition < 1:
-        raise ValueError(f"files_per_partition must be >= 1, got {per_partition}")
-    starts = range(0, len(files), per_partition)
-    chunks = [(start, files[start:start + per_partition]) for start in starts]
-    divisions = (*starts, len(files) - 1)
-    return dd.from_map(_ReadFiles(fs), chunks, meta=files_frame([], [], []), divisions=divisions,
-                       enforce_metadata=False)
+        raise ValueError(f"{name} must be >= 1, got {per_partition}")
+    starts = range(0, len(items), per_partition)
+    chunks = [(start, items[start:start + per_partition]) for start in starts]
+    return dd.from_map(read, chunks, meta=meta, divisions=(*starts, len(items) - 1), enforce_metadata=False)
 
 
 class _ReadFiles:
@@ -223,6 +239,22 @@ def _document_pages(fs, path: str, password: str | None) -> list[tuple]:
     return [(path, kind, index, count, None, offset) for index, offset in enumerate(offsets)]
 
 
+def _count_pages(fs, files: list[str], password: str | None) -> list[tuple]:
+    """The page items (:func:`_document_pages`) of all ``files``, in their order, counted on a pool of threads.
+
+    The files go to the threads in runs of neighbours, four runs a thread, which costs less than a task a file.
+    """
+    threads = max(1, min(COUNTING_THREADS, len(files)))
+    size = max(1, math.ceil(len(files) / (4 * threads)))
+    runs = [files[start:start + size] for start in range(0, len(files), size)]
+
+    def count(run: list[str]) -> list[tuple]:
+        return [item for path in run for item in _document_pages(fs, path, password)]
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="dask_ocr-pages") as pool:
+        return [item for items in pool.map(count, runs) for item in items]
+
+
 def read_documents(paths, dpi: float | None = None, pages_per_partition: int | None = None,
                    npartitions: int | None = None, use_text_layer: bool = True, min_text_chars: int | None = None,
                    password: str | None = None,
@@ -230,9 +262,9 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
                    recursive: bool = False):
     """Read PDFs, multi-page TIFFs and images into a Dask DataFrame with one row per page.
 
-    The client only lists the files and counts their pages; pages are rendered inside the tasks,
-    one at a time, so a worker's memory does not grow with a document's length, and the pages of
-    a long document are spread over many partitions.
+    The client only lists the files and counts their pages (many files at once, on threads); pages are
+    rendered inside the tasks, one at a time, so a worker's memory does not grow with a document's
+    length, and the pages of a long document are spread over many partitions.
 
     Parameters
     ----------
@@ -272,7 +304,6 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         (encrypted, damaged, empty, not a document, no pages) is one row with a null ``page`` and the
         reason in ``ocr_error``.  Named pipes and other files that are not regular are skipped (warned).
     """
-    import dask.dataframe as dd
 
     options = DocumentOptions(float(dpi or defaults.DPI),
                               int(max_page_pixels or defaults.MAX_PAGE_PIXELS), bool(use_text_layer),
@@ -281,15 +312,10 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     if options.dpi <= 0:
         raise ValueError(f"dpi must be > 0, got {dpi}")
     fs, files = list_files(paths, storage_options, suffixes=DOCUMENT_SUFFIXES, recursive=recursive)
-    items = [item for path in files for item in _document_pages(fs, path, password)]
+    items = _count_pages(fs, files, password)
     per_partition = pages_per_partition or min(defaults.MAX_PAGES_PER_PARTITION,
                                                default_files_per_partition(len(items), npartitions))
-    if per_partition < 1:
-        raise ValueError(f"pages_per_partition must be >= 1, got {per_partition}")
-    starts = range(0, len(items), per_partition)
-    chunks = [(start, items[start:start + per_partition]) for start in starts]
-    return dd.from_map(_ReadPages(fs, options), chunks, meta=pages_frame([], 0), divisions=(*starts, len(items) - 1),
-                       enforce_metadata=False)
+    return _partitioned(_ReadPages(fs, options), items, per_partition, pages_frame([], 0), "pages_per_partition")
 
 
 class _ReadPages:

@@ -8,7 +8,7 @@ import pyarrow as pa
 __all__ = ["REGION_TYPE", "REGIONS_DTYPE", "POSITION_TYPE", "POSITIONS_DTYPE",
            "STRING_DTYPE", "BINARY_DTYPE", "FLOAT_DTYPE", "INT_DTYPE", "BOOL_DTYPE", "ERROR_COL",
            "TEXT_LAYER_COL", "TEXT_SOURCE_COL", "NOTES_COL",
-           "empty_column", "make_column", "is_nested_arrow_dtype", "declared_nested_dtypes"]
+           "empty_column", "make_column", "is_nested_arrow_dtype"]
 
 REGION_TYPE = pa.struct([
     ("box", pa.list_(pa.int32())),
@@ -44,30 +44,6 @@ def is_nested_arrow_dtype(dtype) -> bool:
         return False
     arrow_type = dtype.pyarrow_dtype
     return pa.types.is_nested(arrow_type) or pa.types.is_dictionary(arrow_type)
-
-
-def declared_nested_dtypes() -> dict[str, pd.ArrowDtype]:
-    """The nested dtypes defined in this module, by name (dtypes added to the module are found too)."""
-    return {str(value): value for value in list(globals().values()) if is_nested_arrow_dtype(value)}
-
-
-class _NestedArrowDtypeNames(pd.ArrowDtype):
-    """Lets pandas parse the names of our nested Arrow dtypes back from Parquet metadata.
-
-    For files whose pandas metadata still records nested names (written before the portable recording
-    below, or by a process without it).  Registered once, on import; it only ever answers for the exact
-    dtypes defined in this module.
-    """
-
-    @classmethod
-    def construct_from_string(cls, string):
-        dtype = declared_nested_dtypes().get(string)
-        if dtype is None:
-            raise TypeError(f"not a dask_ocr nested dtype: {string!r}")
-        return dtype
-
-
-pd.api.extensions.register_extension_dtype(_NestedArrowDtypeNames)
 
 
 def make_column(values: list, dtype: pd.ArrowDtype, index) -> pd.Series:

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import dask_ocr
-from dask_ocr.samples import make_sample_pages
+from dask_ocr.synthetic import make_sample_pages
 
 
 def sample_scans(folder: Path) -> str:

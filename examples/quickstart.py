@@ -11,7 +11,7 @@ import pandas as pd
 
 import dask_ocr
 from dask_ocr.metrics import cer
-from dask_ocr.samples import make_sample_pages
+from dask_ocr.synthetic import make_sample_pages
 
 
 def main(output: Path) -> None:
@@ -25,9 +25,9 @@ def main(output: Path) -> None:
     out = ddf.ocr.detect().ocr.recognize()
     out.drop(columns="content").to_parquet(output / "results.parquet")
 
-    results = pd.read_parquet(output / "results.parquet")
+    results = pd.read_parquet(output / "results.parquet", dtype_backend="pyarrow")  # the nested columns as written
     truth = {page.name: page.text for page in pages}
-    for path, text in zip(results["path"], results["text"]):
+    for path, text in zip(results["path"], results["text"], strict=True):
         name = Path(path).name
         print(f"{name}: CER {cer(truth[name], text):.2%}  first line: {text.splitlines()[0]!r}")
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: offline settings, a fresh model cache, and pages from the evaluation data."""
+"""Shared fixtures: offline settings, a fresh model cache, an instant fake model, and pages from the evaluation
+data."""
 
 from __future__ import annotations
 
@@ -14,7 +15,22 @@ os.environ["DASK_OCR_CACHE"] = _CACHE = tempfile.mkdtemp(prefix="dask_ocr_test_c
 
 import dask_ocr  # noqa: E402,F401  (registers the accessor)
 
-from ocrdata import load_manifest  # noqa: E402
+from ocrdata import FakeModel, load_manifest  # noqa: E402
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """One :class:`~ocrdata.FakeModel` served for every model key (``fake.keys``: the keys asked for, in order)."""
+    from dask_ocr.cluster import models as model_cache
+
+    model = FakeModel()
+
+    def get_model(key):
+        model.keys.append(key)
+        return model
+
+    monkeypatch.setattr(model_cache, "get_model", get_model)
+    return model
 
 
 @pytest.fixture(scope="session")

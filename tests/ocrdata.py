@@ -16,8 +16,8 @@ from dask_ocr import datasets
 from dask_ocr.datasets import line_crops  # noqa: F401  (re-exported for the tests)
 from dask_ocr.geometry import Region
 from dask_ocr.models.base import Recognition
-from dask_ocr.samples import render_line_crops
 from dask_ocr.schema import BINARY_DTYPE, STRING_DTYPE
+from dask_ocr.synthetic import render_line_crops
 
 DATA = Path(os.environ.get("DASK_OCR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -65,6 +65,7 @@ class FakeModel:
 
     def __init__(self):
         self.detect_calls, self.recognize_calls = 0, 0
+        self.keys = []  # the model keys it was fetched for (see the ``fake`` fixture)
 
     def detect(self, images):
         self.detect_calls += 1

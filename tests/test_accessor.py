@@ -4,6 +4,8 @@ Dask giving the same frame.  Most tests run an instant fake model; the last ones
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import dask
 import dask.dataframe as dd
@@ -12,25 +14,12 @@ import pandas as pd
 import pytest
 
 import dask_ocr
-from dask_ocr import runtime
+from dask_ocr.cluster import models as model_cache
 from dask_ocr.metrics import cer
-from dask_ocr.samples import make_sample_pages
 from dask_ocr.schema import BINARY_DTYPE, REGIONS_DTYPE, STRING_DTYPE
+from dask_ocr.synthetic import make_sample_pages
 
-from ocrdata import FakeModel, image_frame, png
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    model, keys = FakeModel(), []
-
-    def get_model(key):
-        keys.append(key)
-        return model
-
-    monkeypatch.setattr(runtime, "get_model", get_model)
-    model.keys = keys
-    return model
+from ocrdata import image_frame, png
 
 
 def blank_frame(*sizes) -> pd.DataFrame:
@@ -66,7 +55,7 @@ def test_meta_is_built_without_computing_or_loading_a_model(monkeypatch):
     def no_model(key):
         raise AssertionError("a model was loaded to build the graph")
 
-    monkeypatch.setattr(runtime, "get_model", no_model)
+    monkeypatch.setattr(model_cache, "get_model", no_model)
     ddf = dd.from_pandas(blank_frame(*SIZES), npartitions=3)
     with dask.config.set(scheduler=no_compute):
         detected = ddf.ocr.detect()
@@ -174,3 +163,28 @@ def test_missing_columns_say_what_to_do():
         frame.ocr.recognize()
     with pytest.raises(KeyError, match="read_images"):
         pd.DataFrame({"path": ["a.jpg"]}).ocr.detect()
+
+
+def test_a_reload_registers_the_accessor_again_silently():
+    code = ("import importlib, warnings\n"
+            "import pandas as pd, dask_ocr, dask_ocr.accessor as accessor\n"
+            "warnings.simplefilter('error')\n"
+            "accessor = importlib.reload(accessor)\n"
+            "accessor.register_accessors()\n"
+            "assert pd.DataFrame.ocr is accessor.OcrAccessor\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+def test_another_packages_ocr_accessor_is_not_replaced_silently(monkeypatch):
+    from dask_ocr.accessor import OcrAccessor, register_accessors
+
+    class ForeignAccessor:  # e.g. another library's ``DataFrame.ocr``
+        def __init__(self, frame):
+            self.frame = frame
+
+    for frame in (pd.DataFrame, dd.DataFrame):
+        monkeypatch.setattr(frame, "ocr", ForeignAccessor)
+    with pytest.warns(UserWarning, match="registration of accessor") as caught:
+        register_accessors()
+    assert len(caught) == 2 and pd.DataFrame.ocr is OcrAccessor and dd.DataFrame.ocr is OcrAccessor

@@ -19,11 +19,11 @@ TESTS = ROOT / "tests"
 
 #: The pure modules, bottom of the flow first; each may import only modules before it (and ``models.base``,
 #: the dataclasses the backends return, which itself imports only ``defaults`` and ``geometry``).
-PURE = ["defaults", "errors", "io", "geometry", "batching", "layout", "formats"]
+PURE = ["defaults", "errors", "decode", "geometry", "batching", "layout", "formats"]
 ALLOWED = {
     "defaults": set(),
     "errors": set(),
-    "io": {"defaults", "errors"},                      # io at the bottom: bytes in, arrays out
+    "decode": {"defaults", "errors"},                  # decode at the bottom: bytes in, arrays out
     "geometry": {"defaults", "errors"},
     "batching": {"defaults", "errors"},
     "models.base": {"defaults", "errors", "geometry"},
@@ -32,9 +32,11 @@ ALLOWED = {
 }
 HEAVY = {"torch", "transformers", "pandas", "pyarrow", "dask", "distributed", "dask_cuda"}
 #: What a backend (``dask_ocr/models/*``) may import from the package: nothing that brings pandas or dask.
-# samples: the generated pages (numpy and Pillow only) that the int8 detector is calibrated on.
-BACKEND_ALLOWED = {"defaults", "errors", "geometry", "batching", "samples"}
+# synthetic: the generated pages (numpy and Pillow only, no demo code) that the int8 detector is calibrated on.
+BACKEND_ALLOWED = {"defaults", "errors", "decode", "geometry", "batching", "version", "synthetic"}
 BACKENDS = ["dask_ocr.models.ppocr", "dask_ocr.models.trocr", "dask_ocr.models.tesseract"]
+#: Pure modules outside the data flow: the version, and the page generator the calibration draws on.
+PURE_HELPERS = ["dask_ocr.version", "dask_ocr.synthetic", "dask_ocr.models.calibration"]
 
 
 def imports(path: Path) -> tuple[set[str], set[str]]:
@@ -73,7 +75,7 @@ def test_import_parser_resolves_relative_imports():
     external, internal = imports(PACKAGE / "models" / "base.py")
     assert internal == {"defaults", "geometry"} and "numpy" in external
     _, partition = imports(PACKAGE / "partition.py")
-    assert {"defaults", "runtime", "models.base", "io", "layout"} <= partition
+    assert {"defaults", "cluster", "models.base", "decode", "layout"} <= partition
 
 
 @pytest.mark.parametrize("module", [*PURE, "models.base"])
@@ -91,6 +93,24 @@ def test_backends_never_import_pandas_or_dask(path):
     assert not outside, f"{path.name} imports dask_ocr.{sorted(outside)}"
 
 
+def _package_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _package_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_cluster_package_imports_distributed(path):
+    """``distributed`` and ``dask_cuda`` are imported in ``dask_ocr/cluster/`` only (function-level imports too)."""
+    external, _ = imports(path)
+    if PACKAGE / "cluster" not in path.parents:
+        assert not external & {"distributed", "dask_cuda"}, f"{path.relative_to(ROOT)} imports {sorted(external)}"
+
+
+def test_the_distributed_rule_sees_function_level_imports():
+    source = (PACKAGE / "cluster" / "scheduling.py").read_text()
+    assert "\n    from distributed import" in source and "\nfrom distributed" not in source
+    assert "distributed" in imports(PACKAGE / "cluster" / "scheduling.py")[0]
+
+
 def run_python(code: str) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -98,7 +118,7 @@ def run_python(code: str) -> None:
 
 def test_pure_modules_and_backends_load_without_pandas_or_dask():
     """The same rule, transitively: import them with the package ``__init__`` bypassed."""
-    modules = [f"dask_ocr.{m}" for m in PURE] + BACKENDS
+    modules = [f"dask_ocr.{m}" for m in PURE] + BACKENDS + PURE_HELPERS
     run_python(
         "import sys, types; pkg = types.ModuleType('dask_ocr'); "
         f"pkg.__path__ = [{str(PACKAGE)!r}]; sys.modules['dask_ocr'] = pkg; import importlib\n"
@@ -114,7 +134,7 @@ def test_importing_the_package_does_not_import_distributed():
         "assert 'distributed' not in sys.modules, 'import dask_ocr imported distributed'\n"
         "assert 'start_cluster' in dir(dask_ocr) and 'start_cluster' in dask_ocr.__all__\n"
         "start_cluster = dask_ocr.start_cluster\n"
-        "import dask_ocr.distributed as cluster\n"
+        "import dask_ocr.cluster.plugins as cluster\n"
         "assert start_cluster is cluster.start_cluster and dask_ocr.register_models is cluster.register_models\n"
         "assert dask_ocr.ModelPlugin is cluster.ModelPlugin and 'distributed' in sys.modules\n"
         "assert 'dask_cuda' not in sys.modules\n"
@@ -126,11 +146,28 @@ def test_importing_the_package_does_not_import_distributed():
         "    raise AssertionError('no AttributeError')\n")
 
 
+def test_importing_the_package_patches_nothing_in_pandas_or_pyarrow():
+    """DESIGN §3 rule 1: pyarrow's pandas conversion and pandas' dtype registry are as they were before the import
+    (the ``ocr`` accessor is the one thing it adds, on purpose)."""
+    run_python(
+        "import pandas as pd\n"
+        "from pandas.core.dtypes.base import _registry\n"
+        "from pyarrow import pandas_compat\n"
+        "def snapshot():\n"
+        "    return (pandas_compat._get_extension_dtypes, pandas_compat.get_extension_dtype_info,\n"
+        "            list(_registry.dtypes))\n"
+        "before = snapshot()\n"
+        "import dask_ocr\n"
+        "after = snapshot()\n"
+        "assert after[:2] == before[:2], 'pyarrow.pandas_compat was patched'\n"
+        "assert after[2] == before[2], ('pandas dtype registry changed', set(after[2]) ^ set(before[2]))\n")
+
+
 def test_cluster_names_resolve_lazily_in_this_process():
     import dask_ocr
-    import dask_ocr.distributed
+    import dask_ocr.cluster.plugins
 
-    assert dask_ocr.start_cluster is dask_ocr.distributed.start_cluster
+    assert dask_ocr.start_cluster is dask_ocr.cluster.plugins.start_cluster
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         dask_ocr.nope  # noqa: B018
 
@@ -161,7 +198,8 @@ def test_backend_recognize_takes_crops_batch_size_and_decoding_only():
 
 def test_no_test_imports_the_benchmarks():
     path_hack = re.compile(r"sys\.path\.(insert|append)|PYTHONPATH|spec_from_file_location")
-    benchmark_import = re.compile(r"^\s*(from|import)\s+(benchmarks|_common|_trocr)\b", re.MULTILINE)
+    names = "|".join(["benchmarks", *sorted(path.stem for path in (ROOT / "benchmarks").glob("*.py"))])
+    benchmark_import = re.compile(rf"^\s*(from|import)\s+({names})\b", re.MULTILINE)
     offenders = []
     for path in sorted(TESTS.glob("*.py")):
         text = path.read_text()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dask_ocr.batching import is_out_of_memory, padded_width, plan_batches, run_batched
-from dask_ocr.samples import render_line_crops
+from dask_ocr.synthetic import render_line_crops
 
 from ocrdata import noise_crops
 

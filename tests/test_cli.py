@@ -9,7 +9,7 @@ import pytest
 
 from dask_ocr.cli import main
 from dask_ocr.metrics import cer
-from dask_ocr.samples import make_sample_pages
+from dask_ocr.synthetic import make_sample_pages
 
 
 def write_pages(folder, count=3, seed=7):
@@ -99,12 +99,12 @@ def test_rerun_needs_resume_or_overwrite_and_resume_starts_no_cluster(tmp_path, 
     assert main(["run", str(tmp_path / "*.jpg"), "-o", output]) == 2
     refused = capsys.readouterr().err
     assert "already holds this job's output" in refused and "--resume" in refused and "--overwrite" in refused
-    import dask_ocr.distributed
+    import dask_ocr.cluster.plugins
 
     def no_cluster(*args, **kwargs):
         raise AssertionError("a finished job must not start a cluster")
 
-    monkeypatch.setattr(dask_ocr.distributed, "start_cluster", no_cluster)
+    monkeypatch.setattr(dask_ocr.cluster.plugins, "start_cluster", no_cluster)
     assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--resume", "--workers", "2"]) == 0
     err = capsys.readouterr().err
     assert "already written (2 row(s))" in err and "nothing left to do" in err
@@ -124,7 +124,7 @@ def test_progress_in_a_log_is_plain_lines(tmp_path, capsys):
 
 
 def test_searchable_pdfs_from_the_command_line(tmp_path, capsys):
-    from dask_ocr.documents import images_to_pdf
+    from dask_ocr.samples import images_to_pdf
 
     pages = make_sample_pages(2, seed=3)
     (tmp_path / "scan.pdf").write_bytes(images_to_pdf([p.content for p in pages]))
@@ -139,7 +139,7 @@ def test_searchable_pdfs_from_the_command_line(tmp_path, capsys):
 
 
 def test_pdf_output_over_foreign_files_or_inputs_is_refused_before_any_work(tmp_path, capsys):
-    from dask_ocr.documents import images_to_pdf
+    from dask_ocr.samples import images_to_pdf
 
     pages = make_sample_pages(1, seed=3)
     inbox = tmp_path / "in"
@@ -241,8 +241,28 @@ def test_ctrl_c_on_a_local_cluster_says_so_at_once_and_quietly(tmp_path):
     process.send_signal(signal.SIGINT)
     assert said.wait(10), "".join(lines)
     reacted = time.monotonic() - sent
-    assert process.wait(60) == 130
+    assert process.wait(60) == 130, "".join(lines)
     reader.join(10)
     err = "".join(lines)
     assert reacted <= 2.0, err
     assert "rerun with --resume" in err and "Traceback" not in err and "ERROR" not in err
+
+
+def test_an_interrupted_run_closes_its_cluster_without_waiting_for_a_slow_close():
+    from dask_ocr.cli import _close
+
+    class Slow:
+        """A client and its cluster on a busy machine: closing takes longer than allowed."""
+
+        def __init__(self):
+            self.cluster, self.closed = self, []
+
+        def close(self, timeout=None):
+            self.closed.append(timeout)
+            raise TimeoutError(f"timed out after {timeout} s.")
+
+    client = Slow()
+    _close(client, started=True, interrupted=True)
+    assert client.closed == [2, 2]                     # the client, then the cluster all the same
+    with pytest.raises(TimeoutError):
+        _close(Slow(), started=False)

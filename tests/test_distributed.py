@@ -1,4 +1,4 @@
-"""dask_ocr.distributed on real LocalClusters: ModelPlugin, register_models, start_cluster, a killed worker.
+"""dask_ocr.cluster.plugins on real LocalClusters: ModelPlugin, register_models, start_cluster, a killed worker.
 
 The lines are generated images (no data needed); the expected texts are what pandas reads.
 """
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import dask_ocr
-from dask_ocr import runtime
-from dask_ocr.distributed import ModelPlugin, model_keys, register_models
-from dask_ocr.scheduling import default_partition_count
+from dask_ocr.cluster import models as model_cache
+from dask_ocr.cluster.plugins import ModelPlugin, model_keys, register_models
+from dask_ocr.cluster.scheduling import default_partition_count
 from dask_ocr.schema import BINARY_DTYPE
 from dask_ocr.testing import save_trocr
 
@@ -43,12 +43,13 @@ def client():
 
 def test_each_model_loads_once_per_worker(client, lines):
     frame, expected = lines
-    assert client.run(runtime.model_loads) == {address: LOADED_ONCE for address in client.scheduler_info()["workers"]}
+    workers = client.scheduler_info()["workers"]
+    assert client.run(model_cache.model_loads) == {address: LOADED_ONCE for address in workers}
     detected = dd.from_pandas(frame.head(4), npartitions=4).ocr.detect().compute()   # (detection is slow)
     assert detected["regions"].map(len).gt(0).all() and detected["ocr_error"].isna().all()
     out = dd.from_pandas(frame, npartitions=16).ocr.recognize(regions_col=None).compute()
     assert out["text"].tolist() == expected
-    loads = client.run(runtime.model_loads)
+    loads = client.run(model_cache.model_loads)
     assert len(loads) == 2 and all(count == LOADED_ONCE for count in loads.values())
     assert default_partition_count(client) == 6                 # 3 per worker thread
 
@@ -76,7 +77,7 @@ def test_a_killed_worker_costs_a_retry_not_rows(client, lines, tmp_path):
 
 
 def test_gpu_cluster_without_a_gpu_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(dask_ocr.distributed, "cuda_device_count", lambda: 0)
+    monkeypatch.setattr(dask_ocr.cluster.plugins, "cuda_device_count", lambda: 0)
     with pytest.raises(RuntimeError, match="no CUDA device"):
         dask_ocr.start_cluster(gpu=True)
 
@@ -94,11 +95,11 @@ def test_examples_import_cleanly(name):
 
 
 def test_registering_the_same_models_again_loads_nothing(client):
-    before = client.run(runtime.model_loads)
+    before = client.run(model_cache.model_loads)
     plugin = register_models(client, "ppocr")
     assert plugin.name == ModelPlugin(model_keys("ppocr")).name            # named by its models
     assert plugin.name != ModelPlugin(model_keys("ppocr", tasks=("detect",))).name
-    assert ModelPlugin.idempotent and client.run(runtime.model_loads) == before
+    assert ModelPlugin.idempotent and client.run(model_cache.model_loads) == before
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +119,10 @@ def test_the_plugin_trocr_serves_every_decoding_setting(tiny):
             Client(cluster) as client:
         register_models(client, tiny)
         label = f"{tiny}:recognize:1t"
-        assert list(client.run(runtime.model_loads).values()) == [{label: 1}]
+        assert list(client.run(model_cache.model_loads).values()) == [{label: 1}]
         ddf = dd.from_pandas(frame, npartitions=2)
         for setting, texts in zip(settings, expected):
             out = ddf.ocr.recognize(model=tiny, regions_col=None, min_confidence=0, **setting).compute()
             assert out["text"].tolist() == texts and out["ocr_error"].isna().all()
-        assert list(client.run(runtime.model_loads).values()) == [{label: 1}]     # the plugin's model, always
-        assert list(client.run(runtime.loaded_models).values()) == [[]]          # nothing in the process cache
+        assert list(client.run(model_cache.model_loads).values()) == [{label: 1}]     # the plugin's model, always
+        assert list(client.run(model_cache.loaded_models).values()) == [[]]          # nothing in the process cache

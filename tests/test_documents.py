@@ -19,10 +19,9 @@ from dask_ocr.documents import (
     count_pages,
     document_kind,
     has_text_layer,
-    images_to_pdf,
-    images_to_tiff,
     render_page,
 )
+from dask_ocr.samples import images_to_pdf, images_to_tiff
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Advance widths of the standard Helvetica font (AFM units, 1/1000 em).

@@ -15,7 +15,7 @@ from PIL import Image
 
 import dask_ocr
 from dask_ocr.metrics import bag_of_words, cer
-from dask_ocr.samples import make_sample_pages
+from dask_ocr.synthetic import make_sample_pages
 
 from ocrdata import image_frame, line_crops, load_manifest
 
@@ -90,12 +90,12 @@ def test_funsd_pages_word_f1(funsd_pages):
 def test_parquet_round_trip_keeps_types_and_recognize_accepts_it(tmp_path, sroie_pages):
     frame = image_frame(sroie_pages[:2])
     detected = dd.from_pandas(frame, npartitions=2).ocr.detect()
-    detected.to_parquet(tmp_path / "detected")
-    reloaded = dd.read_parquet(tmp_path / "detected")
+    detected.to_parquet(tmp_path / "detected")        # Dask's own writer: nested dtypes back with the pyarrow backend
+    reloaded = dd.read_parquet(tmp_path / "detected", dtype_backend="pyarrow")
     out = reloaded.ocr.recognize().compute()
     direct = frame.ocr.detect().ocr.recognize()
     assert out["text"].tolist() == direct["text"].tolist()
-    pd.read_parquet(tmp_path / "detected")  # readable by plain pandas too
+    pd.read_parquet(tmp_path / "detected", dtype_backend="pyarrow")  # readable by plain pandas too
 
 
 @pytest.mark.data
@@ -220,7 +220,7 @@ def test_positions_survive_parquet_and_dask(tmp_path, pages):
     frame, _, out = pages
     ddf = dd.from_pandas(frame, npartitions=2).ocr.recognize(positions_col="positions")
     ddf[["text", "positions"]].to_parquet(tmp_path / "out")
-    back = pd.read_parquet(tmp_path / "out")
+    back = pd.read_parquet(tmp_path / "out", dtype_backend="pyarrow")
     assert back["positions"].dtype == out["positions"].dtype
     assert back["text"].tolist() == out["text"].tolist()
     assert same_positions(back["positions"], out["positions"])

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import dask_ocr
-from dask_ocr import runtime
+from dask_ocr.cluster import models as model_cache
+from dask_ocr.decode import decode_image
 from dask_ocr.geometry import (
     Region,
     affine_points,
@@ -19,7 +20,6 @@ from dask_ocr.geometry import (
     upright_matrix,
     warp_upright,
 )
-from dask_ocr.io import decode_image
 from dask_ocr.layout import Page, Word
 from dask_ocr.metrics import bag_of_words
 from dask_ocr.models.base import Recognition
@@ -163,7 +163,7 @@ def test_detect_upright_gives_regions_in_the_pixels_of_the_image_given(orientati
 @pytest.fixture
 def stand_in_models(monkeypatch):
     models = {"detect": BarDetector(), "recognize": BarReader()}
-    monkeypatch.setattr(runtime, "get_model", lambda key: models[key.task])
+    monkeypatch.setattr(model_cache, "get_model", lambda key: models[key.task])
 
 
 def frame_of(images: list[np.ndarray], extra: list[bytes] = ()) -> pd.DataFrame:
@@ -271,7 +271,7 @@ def test_real_pages_turned_and_skewed(dataset):
 
 @pytest.mark.data
 def test_document_pages_are_turned_upright_too(tmp_path):
-    from dask_ocr.documents import images_to_pdf
+    from dask_ocr.samples import images_to_pdf
 
     record = load_manifest("funsd", 1)[0]
     image = decode_image(record["content"])

@@ -16,15 +16,15 @@ import pytest
 from PIL import Image
 
 from dask_ocr import partition as part
-from dask_ocr import runtime
+from dask_ocr.cluster import models as model_cache
+from dask_ocr.cluster.models import ModelKey
 from dask_ocr.metrics import cer
 from dask_ocr.models.base import Recognition
 from dask_ocr.models.registry import resolve_model
-from dask_ocr.runtime import ModelKey
-from dask_ocr.samples import make_sample_pages
 from dask_ocr.schema import BINARY_DTYPE, POSITIONS_DTYPE, REGIONS_DTYPE
+from dask_ocr.synthetic import make_sample_pages
 
-from ocrdata import FakeModel, line_frame, png
+from ocrdata import line_frame, png
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ class FailingRecognizer:
 def test_a_failing_model_call_is_retried_then_marks_rows(monkeypatch, always):
     frame = line_frame(6)
     model = FailingRecognizer(always)
-    monkeypatch.setattr(runtime, "get_model", lambda key: model)
+    monkeypatch.setattr(model_cache, "get_model", lambda key: model)
     with dask.config.set(scheduler="threads"):
         out = dd.from_pandas(frame, npartitions=2).ocr.recognize(regions_col=None).compute()
     assert len(out) == 6 and model.calls > 2                      # the batch failed, then row by row
@@ -145,13 +145,6 @@ PPOCR = resolve_model("ppocr")
 DETECT = part.DetectConfig(image_col="content", output_col="regions", model=ModelKey(PPOCR, "detect"))
 WHOLE = part.RecognizeConfig(image_col="content", regions_col=None, output_col="text", confidence_col="conf",
                              model=ModelKey(PPOCR, "recognize"), min_confidence=0.0)
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    model = FakeModel()
-    monkeypatch.setattr(runtime, "get_model", lambda key: model)
-    return model
 
 
 def frame_of(*sizes, errors=None) -> pd.DataFrame:
@@ -193,7 +186,7 @@ def test_an_empty_partition_loads_no_model(monkeypatch):
     def no_model(key):
         raise AssertionError("no model for an empty partition")
 
-    monkeypatch.setattr(runtime, "get_model", no_model)
+    monkeypatch.setattr(model_cache, "get_model", no_model)
     empty = frame_of()
     for function, config in [(part.detect_partition, DETECT), (part.recognize_partition, WHOLE)]:
         out = function(empty, config)

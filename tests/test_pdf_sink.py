@@ -19,9 +19,9 @@ from PIL import Image, ImageDraw, ImageFont
 import dask_ocr  # noqa: F401  (registers the accessor)
 from dask_ocr import datasets
 from dask_ocr.defaults import DPI as DEFAULT_DPI
-from dask_ocr.documents import images_to_pdf
 from dask_ocr.geometry import box_iou
 from dask_ocr.metrics import bag_of_words
+from dask_ocr.samples import images_to_pdf
 from dask_ocr.schema import BINARY_DTYPE, FLOAT_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, make_column
 from dask_ocr.sinks.files import LOCK_FILE
 from dask_ocr.sinks.pdf import PARTS_DIR, PDF_JOB_FILE, output_names, write_pdf
@@ -248,6 +248,64 @@ def test_born_digital_page_rasterised_on_request(mixed):
         assert [_image_count(pdf, i) for i in range(2)] == [1, 1]
         assert float(pdf.pages[0].mediabox[2]) == pytest.approx(612)  # 1700 px at 200 dpi
     assert _pdfium_texts(path)[0].split() == ["Hello", "born", "digital"]  # the invisible layer from positions
+
+
+@pytest.mark.parametrize("keep_born_digital", [True, False])
+def test_source_pdfs_are_read_on_demand_not_whole(tmp_path, monkeypatch, keep_born_digital):
+    """A born-digital page of a long PDF, copied or rasterised: what is read of the source is about that page."""
+    import fsspec
+
+    source = tmp_path / "long.pdf"
+    pdf = pikepdf.new()
+    noise = np.random.default_rng(3).integers(0, 256, (600, 1000), dtype=np.uint8).tobytes()
+    for number in range(1, 4):  # pages 1 and 2 each carry 600 kB of image; page 3 is a line of text
+        page = pdf.add_blank_page(page_size=(612, 792))
+        font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+        resources = {"/Font": pikepdf.Dictionary(F1=pdf.make_indirect(font))}
+        content = f"BT /F1 24 Tf 72 700 Td (Page {number}) Tj ET".encode()
+        if number < 3:
+            resources["/XObject"] = pikepdf.Dictionary(Im0=pikepdf.Stream(
+                pdf, noise, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=1000, Height=600,
+                ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8))
+            content += b" q 500 0 0 300 50 50 cm /Im0 Do Q"
+        page.obj.Resources = pikepdf.Dictionary(resources)
+        page.obj.Contents = pdf.make_stream(content)
+    pdf.save(source, compress_streams=False)
+    read, open_file = [0], fsspec.open
+
+    class Counted:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def read(self, size=-1):
+            data = self.handle.read(size)
+            read[0] += len(data)
+            return data
+
+        def readinto(self, buffer):
+            count = self.handle.readinto(buffer)
+            read[0] += count
+            return count
+
+    class CountedOpenFile:
+        def __init__(self, *args, **kwargs):
+            self.opened = open_file(*args, **kwargs)
+
+        def __enter__(self):
+            return Counted(self.opened.__enter__())
+
+        def __exit__(self, *exc):
+            return self.opened.__exit__(*exc)
+
+    monkeypatch.setattr(fsspec, "open", CountedOpenFile)
+    frame = _frame([{"path": str(source), "page": 3, "content": None, "width": 1700, "height": 2200, "dpi": 200.0,
+                     "text": "Page 3", "positions": [], "text_source": "text_layer", "ocr_error": None}])
+    (path,) = write_pdf(frame, str(tmp_path / "out"), keep_born_digital=keep_born_digital, progress=False)
+    assert _pdfium_texts(path)[0].split() == ["Page", "3"] or not keep_born_digital
+    assert 0 < read[0] < source.stat().st_size / 4, (read[0], source.stat().st_size)
 
 
 def test_images_without_page_size_columns(tmp_path):

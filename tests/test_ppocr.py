@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dask_ocr.decode import decode_image
 from dask_ocr.geometry import crop_region, parse_region
-from dask_ocr.io import decode_image
 from dask_ocr.models.ppocr import PPOCRRecognizer, ctc_decode, detection_size, latin_character
 from dask_ocr.models.registry import resolve_model
-from dask_ocr.samples import render_line_crops
+from dask_ocr.synthetic import render_line_crops
 
 from ocrdata import load_manifest
 

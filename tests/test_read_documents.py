@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 
 import pikepdf
@@ -11,7 +13,8 @@ import pytest
 import dask_ocr
 from dask_ocr import documents
 from dask_ocr.metrics import bag_of_words, cer
-from dask_ocr.samples import born_digital_pdf, make_sample_pages
+from dask_ocr.samples import born_digital_pdf, images_to_pdf, images_to_tiff
+from dask_ocr.synthetic import make_sample_pages
 
 from ocrdata import image_frame, load_manifest
 
@@ -56,7 +59,7 @@ def test_born_digital_page_is_read_exactly_from_its_text_layer(tmp_path):
 def test_mixed_document_page_by_page_and_forced_ocr(tmp_path):
     scanned = make_sample_pages(1)[0]
     digital, _ = born_digital_pdf([LETTER])
-    mixed = pikepdf.open(io.BytesIO(documents.images_to_pdf([scanned.content])))
+    mixed = pikepdf.open(io.BytesIO(images_to_pdf([scanned.content])))
     mixed.pages.extend(pikepdf.open(io.BytesIO(digital)).pages)
     path = tmp_path / "mixed.pdf"
     mixed.save(path)
@@ -75,8 +78,8 @@ def test_scanned_pdf_and_tiff_read_as_well_as_their_images(tmp_path, dataset):
     reference = [r["text"] for r in records]
     direct = image_frame(records).ocr.detect().ocr.recognize()
     expected = bag_of_words(reference, direct["text"].tolist(), ignore_case=True).f1
-    pdf = _write(tmp_path / "scan.pdf", documents.images_to_pdf(images))
-    tiff = _write(tmp_path / "scan.tif", documents.images_to_tiff(images))
+    pdf = _write(tmp_path / "scan.pdf", images_to_pdf(images))
+    tiff = _write(tmp_path / "scan.tif", images_to_tiff(images))
     for path in (pdf, tiff):
         out = dask_ocr.read_documents(path, pages_per_partition=1).ocr.detect().ocr.recognize().compute()
         assert out["page"].tolist() == [1, 2] and out["ocr_error"].isna().all()
@@ -91,6 +94,35 @@ def test_pages_of_a_long_document_spread_over_partitions(tmp_path):
     assert out["page"].tolist() == list(range(1, 11)) and out.index.tolist() == list(range(10))
     assert out["text"].tolist() == [f"Page number {i} of ten" for i in range(1, 11)]
     assert (out["page_count"] == 10).all()
+
+
+def test_documents_are_counted_at_once_and_come_out_in_order(tmp_path, monkeypatch):
+    """Pages are counted on threads (a slow filesystem's files overlap), one row per page in path order."""
+    from dask_ocr import readers
+
+    counting, most, lock = [0], [0], threading.Lock()
+    count = readers._document_pages
+
+    def slow(fs, path, password):
+        with lock:
+            counting[0] += 1
+            most[0] = max(most[0], counting[0])
+        time.sleep(0.02)                                           # a round trip to an object store
+        try:
+            return count(fs, path, password)
+        finally:
+            with lock:
+                counting[0] -= 1
+
+    monkeypatch.setattr(readers, "_document_pages", slow)
+    pages = {f"doc_{i:03d}.pdf": i % 3 + 1 for i in range(40)}
+    for name, n in pages.items():
+        _write(tmp_path / name, born_digital_pdf([[f"{name} page {k}"] for k in range(1, n + 1)])[0])
+    out = dask_ocr.read_documents(str(tmp_path), pages_per_partition=7).compute()
+    assert most[0] > 1
+    assert [(Path(p).name, page) for p, page in zip(out["path"], out["page"])] == [
+        (name, k) for name, n in pages.items() for k in range(1, n + 1)]
+    assert out.index.tolist() == list(range(sum(pages.values())))
 
 
 def test_bad_documents_become_rows_and_good_ones_still_come_out(tmp_path):

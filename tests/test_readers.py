@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import dask_ocr
-from dask_ocr.io import decode_image
+from dask_ocr.decode import decode_image
 from dask_ocr.readers import list_files
 
 

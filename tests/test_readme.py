@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import dask_ocr
-from dask_ocr.documents import images_to_pdf
-from dask_ocr.samples import born_digital_pdf, make_sample_pages, render_line_crops, sample_pdf
+from dask_ocr.samples import born_digital_pdf, images_to_pdf, sample_pdf
+from dask_ocr.synthetic import make_sample_pages, render_line_crops
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 #: What a block must not call to run here (no network, GPU, cloud or hub model).

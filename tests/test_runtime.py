@@ -1,4 +1,4 @@
-"""dask_ocr.runtime: the process model cache, load counts, and which worker-plugin model serves a call."""
+"""dask_ocr.cluster.models: the process model cache, load counts, and which worker-plugin model serves a call."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from dask_ocr import runtime
+from dask_ocr.cluster import models as model_cache
+from dask_ocr.cluster.models import ModelKey, get_model, loaded_models, model_loads
 from dask_ocr.models.registry import resolve_model
-from dask_ocr.runtime import ModelKey, get_model, loaded_models, model_loads
 from dask_ocr.schema import BINARY_DTYPE
 from dask_ocr.testing import save_trocr
 
@@ -22,15 +22,15 @@ PPOCR = resolve_model("ppocr")
 @pytest.fixture
 def fresh(monkeypatch):
     """An empty process cache and load counter, and factories that build cheap tagged objects."""
-    monkeypatch.setattr(runtime, "_MODELS", {})
-    monkeypatch.setattr(runtime, "_LOADS", Counter())
+    monkeypatch.setattr(model_cache, "_MODELS", {})
+    monkeypatch.setattr(model_cache, "_LOADS", Counter())
     built = []
 
     def factory(spec, threads=1, use_gpu=None):
         built.append((spec.name, threads, use_gpu))
         return object()
 
-    monkeypatch.setattr(runtime, "_FACTORIES", {"detect": factory, "recognize": factory})
+    monkeypatch.setattr(model_cache, "_FACTORIES", {"detect": factory, "recognize": factory})
     return built
 
 
@@ -72,20 +72,20 @@ def test_concurrent_first_calls_load_one_model(fresh, monkeypatch):
 
 
 def test_plugin_models_serve_requests_for_any_device():
-    from dask_ocr.distributed import model_keys
+    from dask_ocr.cluster.plugins import model_keys
 
     detect_gpu, _ = model_keys("ppocr", use_gpu=True)
     detect_auto, recognize_auto = model_keys("ppocr")
-    assert runtime._matches(detect_auto, detect_gpu)                 # use_gpu=None takes the GPU model
-    assert not runtime._matches(recognize_auto, detect_gpu)          # another task
-    assert not runtime._matches(model_keys("ppocr", use_gpu=False)[0], detect_gpu)
-    assert runtime._matches(model_keys("ppocr", threads=2)[0], model_keys("ppocr")[0])   # threads: same model
+    assert model_cache._matches(detect_auto, detect_gpu)                 # use_gpu=None takes the GPU model
+    assert not model_cache._matches(recognize_auto, detect_gpu)          # another task
+    assert not model_cache._matches(model_keys("ppocr", use_gpu=False)[0], detect_gpu)
+    assert model_cache._matches(model_keys("ppocr", threads=2)[0], model_keys("ppocr")[0])   # threads: same model
     with pytest.raises(ValueError, match="unknown task"):
         model_keys("ppocr", tasks=("draw",))
 
 
 class FakeWorker:
-    """What runtime looks at on a Dask worker: its plugins."""
+    """What the model cache looks at on a Dask worker: its plugins."""
 
     def __init__(self, models: dict, nthreads: int = 3):
         plugin = type("Plugin", (), {"is_dask_ocr_plugin": True, "models": models})()
@@ -94,11 +94,9 @@ class FakeWorker:
 
 
 def test_a_worker_plugin_model_is_used_before_the_process_cache(fresh, monkeypatch):
-    from dask_ocr import tuning
-
     held, tuned = object(), []
-    monkeypatch.setattr(runtime, "_current_worker", lambda: FakeWorker({ModelKey(PPOCR, "recognize", 1): held}))
-    monkeypatch.setattr(tuning, "tune_worker_process", lambda: tuned.append("tuned"))
+    monkeypatch.setattr(model_cache, "_current_worker", lambda: FakeWorker({ModelKey(PPOCR, "recognize", 1): held}))
+    monkeypatch.setattr(model_cache, "tune_worker_process", lambda: tuned.append("tuned"))
     assert get_model(ModelKey(PPOCR, "recognize", 4)) is held        # any thread count
     assert model_loads() == {} and tuned == []
     assert get_model(ModelKey(PPOCR, "recognize", 1, True)) is not held   # asks for the GPU; the plugin's: auto
@@ -112,8 +110,8 @@ def tiny(tmp_path_factory):
 
 
 def test_decoding_settings_share_one_trocr_model(tiny, monkeypatch):
-    monkeypatch.setattr(runtime, "_MODELS", {})
-    monkeypatch.setattr(runtime, "_LOADS", Counter())
+    monkeypatch.setattr(model_cache, "_MODELS", {})
+    monkeypatch.setattr(model_cache, "_LOADS", Counter())
     frame = pd.DataFrame({"content": pd.Series([png(crop) for crop in noise_crops(3)], dtype=BINARY_DTYPE)})
 
     def read(**settings):

@@ -11,8 +11,8 @@ import pytest
 import dask_ocr  # noqa: F401  (registers the accessor)
 from dask_ocr.models import onnx
 from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer, bundled_model_path
-from dask_ocr.samples import make_sample_pages, render_line_crops
 from dask_ocr.schema import BINARY_DTYPE
+from dask_ocr.synthetic import make_sample_pages, render_line_crops
 
 openvino = pytest.importorskip("openvino")
 PREFERENCES = (("openvino", "bf16"), ("openvino", "f32"), ("onnxruntime", "f32"))
@@ -123,7 +123,7 @@ def test_runtime_is_checked_on_the_client():
 
 def test_auto_on_this_cpu_and_its_detector_finds_the_fp32_regions():
     """bf16 where the CPU has it (OpenVINO), else onnxruntime's int8 copy; either finds what fp32 finds."""
-    from dask_ocr.io import decode_image
+    from dask_ocr.decode import decode_image
 
     detector, recognizer = PPOCRDetector(), PPOCRRecognizer()
     expected = ("openvino", "bf16") if onnx.cpu_has_bf16() else ("onnxruntime", "f32")

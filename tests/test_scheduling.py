@@ -1,4 +1,4 @@
-"""dask_ocr.scheduling: partition counts for the local machine, CPU workers and GPU workers."""
+"""dask_ocr.cluster.scheduling: partition counts for the local machine, CPU workers and GPU workers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from dask_ocr import scheduling
-from dask_ocr.scheduling import (
+from dask_ocr.cluster import scheduling
+from dask_ocr.cluster.scheduling import (
     PARTITIONS_PER_CPU_THREAD,
     PARTITIONS_PER_GPU_WORKER,
     default_partition_count,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import dask_ocr
-from dask_ocr.io import decode_image
+from dask_ocr.decode import decode_image
 from dask_ocr.metrics import bag_of_words, cer
 from dask_ocr.models.tesseract import TesseractRecognizer, _line_regions, parse_tsv, tesseract_executable
 from dask_ocr.schema import BINARY_DTYPE

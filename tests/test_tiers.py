@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 import pytest
 
-from dask_ocr.io import decode_image
+from dask_ocr.decode import decode_image
 from dask_ocr.models import download
 from dask_ocr.models.onnx import make_session
 from dask_ocr.models.ppocr import PPOCRDetector, PPOCRRecognizer, bundled_model_path, normalise, recognition_input
 from dask_ocr.models.registry import ModelSpec, create_detector, create_recognizer, resolve_model
-from dask_ocr.samples import make_sample_pages, render_line_crops
+from dask_ocr.synthetic import make_sample_pages, render_line_crops
 
 MEDIUM = "PP-OCRv6_rec_medium.onnx"
 
@@ -195,6 +195,34 @@ def test_an_int8_copy_is_built_once_per_model_and_calibration(tmp_path, monkeypa
     with pytest.raises(RuntimeError, match="no calibration data"):
         cached_int8_model(source, broken, "broken")
     assert sorted(p.name for p in (tmp_path / "int8").glob("*.onnx")) == sorted([first.name, other.name])
+
+
+def test_the_int8_detector_is_named_by_its_calibration_pages_settings_and_version(monkeypatch):
+    from dask_ocr.models import calibration, ppocr
+
+    pages = calibration.calibration_pages()
+    assert pages == tuple(page.content for page in make_sample_pages(calibration.CALIBRATION_PAGES))
+    tag = calibration.calibration_tag(pages, 736, 2000)
+    assert tag.startswith("pages12-736-2000-") and calibration.calibration_tag(list(pages), 736, 2000) == tag
+    changed = pages[:-1] + (pages[-1][:-1] + b"\0",)                           # one byte of one page
+    others = [calibration.calibration_tag(changed, 736, 2000), calibration.calibration_tag(pages[:-1], 736, 2000),
+              calibration.calibration_tag(pages, 960, 2000)]
+    monkeypatch.setattr(calibration, "package_version", lambda: "99.0")
+    others.append(calibration.calibration_tag(pages, 736, 2000))
+    assert len({tag, *others}) == 5
+    monkeypatch.undo()
+
+    built = []                                                       # what the detector asks the model cache for
+
+    def cached(source, inputs, tag):
+        built.append(tag)
+        return source
+
+    monkeypatch.setattr(ppocr, "cached_int8_model", cached)
+    PPOCRDetector(runtime="onnxruntime", quantize=True)
+    monkeypatch.setattr(ppocr, "calibration_pages", lambda: changed)
+    PPOCRDetector(runtime="onnxruntime", quantize=True)
+    assert built == [tag, others[0]]                                 # changed pages: another copy, built anew
 
 
 def test_on_onnxruntime_the_detector_runs_int8_on_cpu_and_finds_the_fp32_regions():

@@ -129,7 +129,7 @@ def test_decoding_arguments_are_checked(tiny):
 
 def test_one_model_serves_every_decoding_setting(tiny, crops):
     from dask_ocr.accessor import _model_key
-    from dask_ocr.distributed import model_keys
+    from dask_ocr.cluster.plugins import model_keys
 
     (registered,) = model_keys(tiny)                            # TrOCR can only recognize
     ddf = dd.from_pandas(pd.DataFrame({"content": pd.Series([b"x"], dtype=BINARY_DTYPE)}), npartitions=1)

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["model_file", "pinned_model", "fetch_model", "cache_dir", "file_sha256", "CACHE_ENV", "MIRROR_ENV"]
+__all__ = ["model_file", "pinned_model", "fetch_model", "built_atomically", "cache_dir", "file_sha256", "CACHE_ENV",
+           "MIRROR_ENV"]
 
 #: Environment variable naming the folder downloaded models are kept in.
 CACHE_ENV = "DASK_OCR_CACHE"
@@ -115,12 +117,22 @@ def fetch_model(url: str, sha256: str, folder: str | Path | None = None) -> Path
     target = folder / sha256[:16] / url.rsplit("/", 1)[-1]
     if target.is_file() and file_sha256(target) == sha256:
         return target
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-    try:
+
+    def fetch(partial: Path) -> None:
         _download(url, partial, target)
         found = file_sha256(partial)
         if found != sha256:
             raise OSError(f"{url} has SHA-256 {found}, not the pinned {sha256}: refusing it")
+
+    return built_atomically(target, fetch)
+
+
+def built_atomically(target: Path, build: Callable[[Path], object]) -> Path:
+    """``target``, made by ``build(path)`` into a hidden temporary file beside it, then moved into place: a failed
+    build leaves nothing, and no reader ever sees half a file."""
+    partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex}{target.suffix}")
+    try:
+        build(partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

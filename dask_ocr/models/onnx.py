@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -406,7 +405,7 @@ def _cached_model(source: str | Path, kind: str, tag: str, build: Callable[[Path
     place (a failed build leaves nothing)."""
     from filelock import FileLock
 
-    from .download import cache_dir, file_sha256
+    from .download import built_atomically, cache_dir, file_sha256
 
     source = Path(source)
     target = cache_dir() / kind / f"{source.stem}-{file_sha256(source)[:16]}-{tag}.onnx"
@@ -415,12 +414,7 @@ def _cached_model(source: str | Path, kind: str, tag: str, build: Callable[[Path
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{target}.lock"):
         if not target.is_file():
-            partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.onnx")
-            try:
-                build(partial)
-                os.replace(partial, target)
-            finally:
-                partial.unlink(missing_ok=True)
+            built_atomically(target, build)
     return target
 
 

@@ -17,8 +17,10 @@ import numpy as np
 
 from .. import defaults
 from ..batching import padded_width, run_batched
+from ..decode import decode_image
 from ..geometry import Region
 from .base import DecodingOptions, Recognition
+from .calibration import calibration_pages, calibration_tag
 from .download import model_file
 from .onnx import cached_int8_model, class_subset_model, make_session, model_metadata, resolve_runtime, uses_gpu
 
@@ -26,8 +28,6 @@ __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode
            "latin_character", "normalise", "read_dictionary", "recognition_input", "resized_width", "DETECTOR_RUNTIMES",
            "RECOGNIZER_RUNTIMES"]
 
-#: Generated pages (:func:`dask_ocr.samples.make_sample_pages`) the int8 detector is calibrated on.
-CALIBRATION_PAGES = 12
 #: What ``runtime="auto"`` runs each model on, on a CPU: the first pair this machine can run.  Measured on the dev
 #: split (``benchmarks/tiers.py``, ``benchmarks/throughput.py``; README "Speed"): OpenVINO in bf16 — on CPUs with
 #: AVX512-BF16 or AMX — is within the accuracy rule and fastest (detector 0.16 s per SROIE page against 0.31 s for
@@ -137,8 +137,9 @@ class PPOCRDetector:
         if quantize or (quantize is None and self.runtime == "onnxruntime" and not uses_gpu(use_gpu)):
             if self.runtime != "onnxruntime":
                 raise ValueError("quantize=True makes an int8 copy for onnxruntime: pass runtime='onnxruntime'")
-            self.model_path = cached_int8_model(self.model_path, self._calibration_inputs,
-                                                f"pages{CALIBRATION_PAGES}-{limit_side_len}-{max_side_len}")
+            pages = calibration_pages()
+            self.model_path = cached_int8_model(self.model_path, lambda: self._calibration_inputs(pages),
+                                                calibration_tag(pages, limit_side_len, max_side_len))
         self.session = make_session(self.model_path, threads, use_gpu, self.runtime, self.precision,
                                     **dict(session_options))
         self.input_name = self.session.get_inputs()[0].name
@@ -157,7 +158,7 @@ class PPOCRDetector:
         maps = run_batched(canvases, self.batch_size, lambda batch, shape: self._probabilities(batch, distinct[shape]),
                            shapes=[distinct.index(size) for size in sizes])
         return [self._regions(probabilities, canvas.shape[:2], pad, image.shape[:2])
-                for probabilities, (canvas, pad), image in zip(maps, canvases, images)]
+                for probabilities, (canvas, pad), image in zip(maps, canvases, images, strict=True)]
 
     def _probabilities(self, canvases: list[tuple[np.ndarray, int]], size: tuple[int, int]) -> list[np.ndarray]:
         """The DB probability map of each canvas, all resized to ``size`` = ``(height, width)``."""
@@ -170,26 +171,20 @@ class PPOCRDetector:
         """Resize and normalise canvases into one ``(N, 3, height, width)`` tensor."""
         height, width = size
         batch = np.empty((len(canvases), 3, height, width), dtype=np.float32)
-        for slot, canvas in zip(batch, canvases):
+        for slot, canvas in zip(batch, canvases, strict=True):
             normalise(cv2.resize(canvas, (width, height)), slot)
         return batch
 
-    def _calibration_inputs(self) -> list[np.ndarray]:
-        """Model inputs from generated pages, as :meth:`detect` prepares them, to calibrate int8 on.
+    def _calibration_inputs(self, pages: Sequence[bytes]) -> list[np.ndarray]:
+        """Model inputs from the encoded ``pages``, as :meth:`detect` prepares them, to calibrate int8 on.
 
         Each page's input is cut into two squares (its two ends along the long side): the same
         content at the same scale, with activations half as large, which halves the calibration's
         peak memory (onnxruntime keeps every activation of the instrumented graph).
         """
-        import io
-
-        from PIL import Image
-
-        from ..samples import make_sample_pages
-
         inputs = []
-        for page in make_sample_pages(CALIBRATION_PAGES):
-            canvas = _padded_canvas(np.asarray(Image.open(io.BytesIO(page.content)).convert("RGB")))[0]
+        for page in pages:
+            canvas = _padded_canvas(decode_image(page))[0]
             batch = self._batch_input([canvas], detection_size(*canvas.shape[:2], self.limit_side_len,
                                                                 self.max_side_len))
             side = min(batch.shape[2:])
@@ -202,7 +197,7 @@ class PPOCRDetector:
         height, width = shape
         quads, scores = self.postprocess(probabilities, canvas_shape)
         regions = []
-        for quad, score in zip(quads, scores):
+        for quad, score in zip(quads, scores, strict=True):
             polygon = np.asarray(quad, dtype=np.float64) - (0, pad)
             polygon[:, 0] = polygon[:, 0].clip(0, width)
             polygon[:, 1] = polygon[:, 1].clip(0, height)
@@ -286,7 +281,7 @@ def character_spans(centres: np.ndarray) -> tuple[tuple[float, float], ...]:
     first = max(0.0, 2 * centres[0] - middles[0])
     last = min(1.0, 2 * centres[-1] - middles[-1])
     edges = np.concatenate([[first], middles, [last]])
-    return tuple(zip(edges[:-1].tolist(), edges[1:].tolist()))
+    return tuple(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
 def resized_width(crop: np.ndarray) -> int:
@@ -298,7 +293,7 @@ def recognition_input(crops: Sequence[np.ndarray], width: int) -> np.ndarray:
     """The recognizer's input for ``crops``: each resized to height 48, normalised, right-padded with zeros to
     ``width`` — for inference and for fine-tuning alike."""
     batch = np.zeros((len(crops), 3, REC_HEIGHT, width), dtype=np.float32)
-    for slot, crop in zip(batch, crops):
+    for slot, crop in zip(batch, crops, strict=True):
         resized_w = min(width, resized_width(crop))
         normalise(cv2.resize(crop, (resized_w, REC_HEIGHT)), slot[:, :, :resized_w])
     return batch
@@ -421,17 +416,17 @@ class PPOCRRecognizer:
             probabilities = probabilities[:, :, self.classes]
         step = width / probabilities.shape[1]
         return [ctc_decode(p, self.labels, self.space_boost, step / min(width, resized_width(crop)))
-                for p, crop in zip(probabilities, crops)]
+                for p, crop in zip(probabilities, crops, strict=True)]
 
     def _upright(self, crops: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
         """Turn crops that the classifier finds upside down (fixed input shape: batch-independent)."""
         flipped = run_batched(crops, batch_size, self._classify_batch)
-        return [cv2.rotate(crop, cv2.ROTATE_180) if flip else crop for crop, flip in zip(crops, flipped)]
+        return [cv2.rotate(crop, cv2.ROTATE_180) if flip else crop for crop, flip in zip(crops, flipped, strict=True)]
 
     def _classify_batch(self, crops: list[np.ndarray], _shape) -> list[bool]:
         height, width = CLS_SHAPE
         batch = np.zeros((len(crops), 3, height, width), dtype=np.float32)
-        for slot, crop in zip(batch, crops):
+        for slot, crop in zip(batch, crops, strict=True):
             resized_w = min(width, math.ceil(height * crop.shape[1] / crop.shape[0]))
             normalise(cv2.resize(crop, (resized_w, height)), slot[:, :, :resized_w])
         scores = self.classifier.run(None, {self.classifier.get_inputs()[0].name: batch})[0]

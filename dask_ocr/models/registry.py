@@ -168,7 +168,7 @@ def finetuned_spec(folder: str | Path) -> ModelSpec:
 
 
 def create_detector(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = None):
-    """Build the detector of ``spec`` (slow: loads weights; go through :mod:`dask_ocr.runtime`)."""
+    """Build the detector of ``spec`` (slow: loads weights; go through :mod:`dask_ocr.cluster.models`)."""
     if spec.family == "ppocr":
         from .ppocr import PPOCRDetector
 
@@ -181,7 +181,7 @@ def create_detector(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = No
 
 
 def create_recognizer(spec: ModelSpec, threads: int = 1, use_gpu: bool | None = None):
-    """Build the recognizer of ``spec`` (slow: loads weights; go through :mod:`dask_ocr.runtime`)."""
+    """Build the recognizer of ``spec`` (slow: loads weights; go through :mod:`dask_ocr.cluster.models`)."""
     if spec.family == "ppocr":
         from .ppocr import PPOCRRecognizer
 

@@ -132,7 +132,7 @@ class TesseractDetector:
 
     def _detect_batch(self, images: list[np.ndarray], _shape) -> list[list[Region]]:
         return [_line_regions(words, self.padding, image.shape[1], image.shape[0])
-                for image, words in zip(images, self.runner.words(images))]
+                for image, words in zip(images, self.runner.words(images), strict=True)]
 
 
 def _line_regions(words: list[dict], padding: float, width: int, height: int) -> list[Region]:

@@ -104,7 +104,7 @@ def greedy_decode(model, pixel_values, max_new_tokens: int, logits_processor: Lo
         log_probabilities = torch.log_softmax(logits.float(), dim=-1)
         best = log_probabilities.argmax(dim=-1)
         chosen = log_probabilities.gather(1, best[:, None])[:, 0]
-        for row, token, score in zip(rows.tolist(), best.tolist(), chosen.tolist()):
+        for row, token, score in zip(rows.tolist(), best.tolist(), chosen.tolist(), strict=True):
             scores[row] += score
             counts[row] += 1
             if token != eos:
@@ -117,7 +117,7 @@ def greedy_decode(model, pixel_values, max_new_tokens: int, logits_processor: Lo
             cache.batch_select_indices(keep)
             states, rows, best = states[keep], rows[keep], best[keep]
         next_ids = best[:, None]
-    return tokens, [score / max(count, 1) for score, count in zip(scores, counts)]
+    return tokens, [score / max(count, 1) for score, count in zip(scores, counts, strict=True)]
 
 
 def _cache_keyword(decoder) -> str:
@@ -206,7 +206,8 @@ class TrOCRRecognizer:
             else:
                 tokens, log_probabilities = self._generate(pixels, decoding)
         texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        return [Recognition(text.strip(), float(math.exp(score))) for text, score in zip(texts, log_probabilities)]
+        return [Recognition(text.strip(), float(math.exp(score)))
+                for text, score in zip(texts, log_probabilities, strict=True)]
 
     def _generate(self, pixels, decoding: DecodingOptions):
         output = self.model.generate(pixels, max_new_tokens=decoding.max_new_tokens, num_beams=decoding.num_beams,

@@ -22,13 +22,15 @@ class RecordError(ValueError):
     """A sink's job record exists but cannot be read (empty or damaged)."""
 
 
-def write_atomically(fs, target: str, write, mode: str = "wb") -> None:
+def write_atomically(fs, target: str, write, mode: str = "wb", temporary: str | None = None) -> None:
     """``write(handle)`` into a hidden temporary file beside ``target``, then move it into place.
 
     A failure (a full disk, an exception in ``write``) removes the temporary file and leaves ``target`` as it was.
+    ``temporary`` names the temporary file (default: ``.<name>.<random>`` beside ``target``).
     """
-    folder, name = target.rsplit("/", 1) if "/" in target else (".", target)
-    temporary = f"{folder}/.{name}.{uuid.uuid4().hex}"
+    if temporary is None:
+        folder, name = target.rsplit("/", 1) if "/" in target else (".", target)
+        temporary = f"{folder}/.{name}.{uuid.uuid4().hex}"
     try:
         with fs.open(temporary, mode) as handle:
             write(handle)

@@ -1,27 +1,89 @@
-"""A resumable Parquet writer: one part per partition, written whole or not at all.
+"""A resumable Parquet writer: one part per partition, written whole or not at all; and Parquet any tool reads.
 
 The output folder holds ``part.NNNNNN.parquet`` per partition and ``_dask_ocr_job.json``, the job record:
 the job's partitioning, columns and fingerprint, and the token its temporary files are named with.  Only the
 parts and temporaries that record names are ever removed; a folder holding anything else is refused.
+
+pyarrow records ``str(dtype)`` of every pandas column in a file's pandas metadata (``numpy_type``) and pandas
+parses it back on reading; it cannot parse nested Arrow names such as ``list<item: struct<...>>[pyarrow]``
+(pandas-dev/pandas#53011, #57411), so ``pd.read_parquet`` fails on a frame with our nested columns written by
+``to_parquet``.  Our writers (:func:`write_parquet`, :func:`to_portable_parquet`, the command line) record a nested
+Arrow column as ``"object"`` instead, its real dtype name kept as ``{"arrow_dtype": name}`` in the column's
+metadata: plain pandas reads an object column of lists and dicts, and ``pd.read_parquet(path,
+dtype_backend="pyarrow")`` the same ``ArrowDtype`` columns that were written.  The Arrow schema is untouched, so
+pyarrow, DuckDB and polars see the nested types as they are.  Nothing is registered with pandas or pyarrow.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass
 
 import dask
+import pandas as pd
+import pyarrow as pa
 
-from ..progress import compute_with_progress
-from ..scheduling import current_client, has_gpu_workers
-from .files import LOCK_FILE, RecordError, folder_lock, read_record, write_record
+from ..cluster.progress import compute_with_progress
+from ..cluster.scheduling import current_client, has_gpu_workers
+from ..schema import is_nested_arrow_dtype
+from .files import LOCK_FILE, RecordError, folder_lock, read_record, write_atomically, write_record
 from .fingerprint import fingerprint
 
-__all__ = ["JOB_FILE", "JobStatus", "job_status", "part_path", "write_parquet"]
+__all__ = ["JOB_FILE", "ARROW_DTYPE_KEY", "JobStatus", "job_status", "part_path", "portable_table",
+           "to_portable_parquet", "write_parquet"]
 
 JOB_FILE = "_dask_ocr_job.json"
 _PART = re.compile(r"part\.\d{6}\.parquet")
+#: Key, in a column's pandas metadata, of the Arrow dtype name a nested column was recorded without.
+ARROW_DTYPE_KEY = "arrow_dtype"
+
+
+def portable_table(frame: pd.DataFrame, preserve_index: bool = False) -> pa.Table:
+    """``frame`` as an Arrow table whose pandas metadata plain pandas parses: nested Arrow columns recorded as
+    ``"object"``, their dtype names under :data:`ARROW_DTYPE_KEY` (see the module's notes)."""
+    table = pa.Table.from_pandas(frame, preserve_index=preserve_index)
+    metadata, dtypes = table.schema.pandas_metadata or {}, dict(frame.dtypes.items())
+    columns = []
+    for column in metadata.get("columns", []):
+        dtype = dtypes.get(column.get("name"))
+        if is_nested_arrow_dtype(dtype) and column.get("numpy_type") != "object":
+            column = {**column, "numpy_type": "object",
+                      "metadata": {**(column.get("metadata") or {}), ARROW_DTYPE_KEY: str(dtype)}}
+        columns.append(column)
+    pandas = json.dumps({**metadata, "columns": columns}).encode()
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), b"pandas": pandas})
+
+
+def to_portable_parquet(frame: pd.DataFrame, path: str, index: bool = False, storage_options: dict | None = None,
+                        **options) -> None:
+    """Write a pandas DataFrame to one Parquet file that plain pandas, pyarrow, DuckDB and polars all read.
+
+    For frames written with your own ``to_parquet``: ``DataFrame.to_parquet`` records the names of nested Arrow
+    dtypes (our ``regions`` and ``positions`` columns), which plain ``pd.read_parquet`` cannot parse back; this
+    writes them as plain pandas reads them (see the module's notes).  A Dask DataFrame: :func:`write_parquet`.
+    Any of these files, and those of ``to_parquet``, read back with their Arrow dtypes by
+    ``pd.read_parquet(path, dtype_backend="pyarrow")`` (``dd.read_parquet`` alike).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str
+        The file (local or fsspec URL), written atomically: a failed write leaves no file.
+    index : bool
+        Store the index as a column (default: only the columns, as :func:`write_parquet`).
+    storage_options : dict, optional
+        Passed to fsspec.
+    **options
+        Passed to ``pyarrow.parquet.write_table`` (``compression``, ``row_group_size``, ...).
+    """
+    import fsspec.core
+    import pyarrow.parquet as pq
+
+    fs, target = fsspec.core.url_to_fs(str(path), **(storage_options or {}))
+    table = portable_table(frame, preserve_index=index)
+    write_atomically(fs, target, lambda handle: pq.write_table(table, handle, **options))
 
 
 def _part_name(index: int) -> str:
@@ -39,15 +101,13 @@ def _temporary_name(index: int, run: str) -> str:
 
 
 def _write_part(frame, fs, root: str, index: int, run: str) -> int:
-    """Write one partition to a hidden temporary file, then move it into place (all or nothing)."""
+    """Write one partition to a hidden temporary file named for ``run``, then move it into place (all or
+    nothing)."""
     import pyarrow.parquet as pq
 
-    from ..portable_parquet import portable_parquet_table
-
-    temporary = f"{root}/{_temporary_name(index, run)}"
-    with fs.open(temporary, "wb") as handle:  # nested columns recorded so that plain pandas reads them too
-        pq.write_table(portable_parquet_table(frame), handle)
-    fs.mv(temporary, f"{root}/{_part_name(index)}")
+    table = portable_table(frame)
+    write_atomically(fs, f"{root}/{_part_name(index)}", lambda handle: pq.write_table(table, handle),
+                     temporary=f"{root}/{_temporary_name(index, run)}")
     return len(frame)
 
 
@@ -198,7 +258,7 @@ def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, 
         Replace what an earlier job of ours wrote there (only the files its record names are removed);
         over an unreadable record (a full disk), the ``part.NNNNNN.parquet`` files are taken as its own.
     progress : bool
-        Report finished partitions on standard error (see :mod:`dask_ocr.progress`).
+        Report finished partitions on standard error (see :mod:`dask_ocr.cluster.progress`).
     storage_options : dict, optional
         Passed to fsspec.
 

@@ -23,10 +23,11 @@ import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-
-import numpy as np
+from typing import BinaryIO
 
 from .. import defaults
+from ..decode import is_missing
+from ..readers import fs_path
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
 from .files import RecordError, folder_lock, read_record, write_atomically, write_record
 from .pdf_writer import PdfPage, PdfWord, version_key, write_searchable_pdf
@@ -229,7 +230,8 @@ def _real(fs, path: str) -> str:
     """A path to compare: the real path of a local file (links resolved), else the path as fsspec has it."""
     from fsspec.implementations.local import LocalFileSystem
 
-    return os.path.realpath(fs._strip_protocol(path)) if isinstance(fs, LocalFileSystem) else fs._strip_protocol(path)
+    path = fs_path(fs, path)
+    return os.path.realpath(path) if isinstance(fs, LocalFileSystem) else path
 
 
 def _target_problem(fs, target: str, record: dict, inputs: set[str], overwrite: bool) -> str | None:
@@ -258,8 +260,8 @@ def _run(frame, job: _PdfJob, progress: bool) -> list[dict]:
         return _write_partials(frame, 0, job)
     import dask
 
-    from ..progress import compute_with_progress
-    from ..scheduling import current_client
+    from ..cluster.progress import compute_with_progress
+    from ..cluster.scheduling import current_client
 
     tasks = [dask.delayed(_write_partials)(part, i, job) for i, part in enumerate(frame.to_delayed())]
     results = compute_with_progress(tasks, current_client(), progress, what="partitions made into PDF pages")
@@ -300,13 +302,13 @@ def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: boo
     else:
         import dask
 
-        from ..progress import compute_with_progress
-        from ..scheduling import current_client
+        from ..cluster.progress import compute_with_progress
+        from ..cluster.scheduling import current_client
 
         tasks = [dask.delayed(_merge_safely)(*merge) for merge in merges]
         results = compute_with_progress(tasks, current_client(), progress, what="PDF documents merged") if tasks else []
     written = []
-    for (doc, target), problem in zip(todo.items(), results):
+    for (doc, target), problem in zip(todo.items(), results, strict=True):
         if problem is None:
             written.append(target)
             record["files"][target.rsplit("/", 1)[-1]]["complete"] = True
@@ -330,14 +332,15 @@ def _write_partials(frame, partition: int, job: _PdfJob) -> list[dict]:
     documents: dict[str, list[tuple[tuple, dict]]] = {}
     for position, row in enumerate(rows):
         page = row.get("page")
-        key = (1 if _missing(page) else int(page), partition, position)
+        key = (1 if is_missing(page) else int(page), partition, position)
         documents.setdefault(str(row["path"]), []).append((key, row))
-    sources: dict[str, bytes | None] = {}
-    return [_write_document_part(doc, sorted(items, key=lambda item: item[0]), partition, job, sources)
-            for doc, items in documents.items()]
+    with ExitStack() as stack:  # the source PDFs opened for born-digital pages, closed when the partials are written
+        sources = _Sources(job, stack)
+        return [_write_document_part(doc, sorted(items, key=lambda item: item[0]), partition, job, sources)
+                for doc, items in documents.items()]
 
 
-def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, sources: dict) -> dict:
+def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, sources: _Sources) -> dict:
     """The partial of one document's rows in this partition; a failure is the document's, not the partition's."""
     if doc in job.skip:
         return {"doc": doc, "part": None, "keys": [], "problems": []}
@@ -348,12 +351,12 @@ def _write_document_part(doc: str, items: list, partition: int, job: _PdfJob, so
         return {"doc": doc, "part": None, "keys": [], "problems": [], "failure": reason}
 
 
-def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: dict) -> dict:
+def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: _Sources) -> dict:
     pages, keys, problems = [], [], []
     for key, row in items:
         page, problem = _row_page(row, job, sources)
         if problem is not None:
-            problems.append((doc, None if _missing(row.get("page")) else int(row["page"]), problem))
+            problems.append((doc, None if is_missing(row.get("page")) else int(row["page"]), problem))
         if page is not None:
             pages.append(page)
             keys.append(key)
@@ -368,24 +371,24 @@ def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: d
 
 def _rows(frame) -> list[dict]:
     """The rows of ``frame`` as dicts of plain Python values (nulls as None, nested cells as lists of dicts)."""
-    columns = {name: [None if _missing(value) else value for value in frame[name].tolist()] for name in frame.columns}
+    columns = {name: [None if is_missing(value) else value for value in frame[name].tolist()] for name in frame.columns}
     return [{name: values[i] for name, values in columns.items()} for i in range(len(frame))]
 
 
-def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, str | None]:
+def _row_page(row: dict, job: _PdfJob, sources: _Sources) -> tuple[PdfPage | None, str | None]:
     """The output page of one row (None: left out) and the problem to report (None: fine)."""
-    error = None if _missing(row.get(ERROR_COL)) else str(row[ERROR_COL])
-    page_number = None if _missing(row.get("page")) else int(row["page"])
+    error = None if is_missing(row.get(ERROR_COL)) else str(row[ERROR_COL])
+    page_number = None if is_missing(row.get("page")) else int(row["page"])
     born_digital = row.get(TEXT_SOURCE_COL) == "text_layer" and page_number is not None
     if born_digital and job.keep_born_digital:
-        source = _source_pdf(str(row["path"]), job, sources)
+        source = sources.get(str(row["path"]))
         if source is not None:
             return PdfPage(None, 0, 0, 1.0, source_pdf=source, source_page=page_number - 1), error
-        error = error or f"the source PDF could not be read ({sources[str(row['path'])][1]})"
+        error = error or f"the source PDF could not be read ({sources.problem(str(row['path']))})"
     image = row.get(job.image_col)
-    if _missing(image) and born_digital:
-        image, row = _rasterise(row, page_number, job, sources)
-    if _missing(image) or len(image) == 0:
+    if is_missing(image) and born_digital:
+        image, row = _rasterise(row, page_number, sources)
+    if is_missing(image) or len(image) == 0:
         return None, f"{error}; left out (no page image)" if error else "left out: no page image"
     try:
         width, height, dpi = _geometry(bytes(image), row)
@@ -396,50 +399,57 @@ def _row_page(row: dict, job: _PdfJob, sources: dict) -> tuple[PdfPage | None, s
     return PdfPage(bytes(image), width, height, dpi, words), error
 
 
-def _rasterise(row: dict, page_number: int, job: _PdfJob, sources: dict) -> tuple[bytes | None, dict]:
+def _rasterise(row: dict, page_number: int, sources: _Sources) -> tuple[bytes | None, dict]:
     """Render a born-digital page at the row's dpi (its word boxes then fit the rendering)."""
     from ..documents import render_page
 
-    source = _source_pdf(str(row["path"]), job, sources)
+    source = sources.get(str(row["path"]))
     if source is None:
         return None, row
-    dpi = defaults.DPI if _missing(row.get("dpi")) else float(row["dpi"])
+    dpi = defaults.DPI if is_missing(row.get("dpi")) else float(row["dpi"])
     rendered = render_page(source, "pdf", page_number - 1, dpi=dpi)
     return rendered.content, {**row, "width": rendered.width, "height": rendered.height, "dpi": rendered.dpi}
 
 
-def _source_pdf(path: str, job: _PdfJob, sources: dict) -> bytes | None:
-    """The bytes of the PDF at ``path``, decrypted (read once per task); None when it is not a readable PDF
-    (``sources[path]`` then holds the reason)."""
-    if path not in sources:
+class _Sources:
+    """The source PDFs of one task's born-digital pages, each opened once and read on demand (never whole), or
+    the reason it cannot be read; an encrypted one is held decrypted in memory."""
+
+    def __init__(self, job: _PdfJob, stack: ExitStack):
+        self.job, self.stack, self.opened = job, stack, {}
+
+    def get(self, path: str) -> BinaryIO | bytes | None:
+        """The PDF at ``path`` (a seekable file or, decrypted, bytes), or None (:meth:`problem` says why)."""
+        if path not in self.opened:
+            try:
+                self.opened[path] = (self._open(path), None)
+            except Exception as exc:
+                self.opened[path] = (None, f"{type(exc).__name__}: {exc}")
+        return self.opened[path][0]
+
+    def problem(self, path: str) -> str | None:
+        return self.opened[path][1]
+
+    def _open(self, path: str) -> BinaryIO | bytes:
         import fsspec
+        import pikepdf
 
-        try:
-            with fsspec.open(path, "rb", **dict(job.storage_options)) as handle:
-                data = handle.read()
-            if b"%PDF" not in data[:1024]:
-                raise ValueError("not a PDF")
-            sources[path] = (_decrypted(data, job.password), None)
-        except Exception as exc:
-            sources[path] = (None, f"{type(exc).__name__}: {exc}")
-    return sources[path][0]
-
-
-def _decrypted(data: bytes, password: str | None) -> bytes:
-    """``data`` itself, or an unencrypted copy when it is encrypted (with ``password``, or the empty one)."""
-    import pikepdf
-
-    for attempt in dict.fromkeys([password or "", ""]):
-        try:
-            with pikepdf.open(io.BytesIO(data), password=attempt) as pdf:
-                if not pdf.is_encrypted:
-                    return data
-                out = io.BytesIO()
-                pdf.save(out)  # saved without encryption
-                return out.getvalue()
-        except pikepdf.PasswordError:
-            continue
-    raise pikepdf.PasswordError("the source PDF is encrypted: pass its password=... to write_pdf")
+        handle = self.stack.enter_context(fsspec.open(path, "rb", **dict(self.job.storage_options)))
+        if b"%PDF" not in handle.read(1024):
+            raise ValueError("not a PDF")
+        for attempt in dict.fromkeys([self.job.password or "", ""]):
+            handle.seek(0)
+            try:
+                with pikepdf.open(handle, password=attempt) as pdf:
+                    if not pdf.is_encrypted:
+                        handle.seek(0)
+                        return handle
+                    out = io.BytesIO()
+                    pdf.save(out)  # saved without encryption
+                    return out.getvalue()
+            except pikepdf.PasswordError:
+                continue
+        raise pikepdf.PasswordError("the source PDF is encrypted: pass its password=... to write_pdf")
 
 
 def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
@@ -447,12 +457,12 @@ def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
     from PIL import Image
 
     width, height, dpi = (row.get(name) for name in ("width", "height", "dpi"))
-    if _missing(width) or _missing(height) or _missing(dpi):
+    if is_missing(width) or is_missing(height) or is_missing(dpi):
         with Image.open(io.BytesIO(image)) as decoded:
             size, info_dpi = decoded.size, decoded.info.get("dpi")
-        width = size[0] if _missing(width) else width
-        height = size[1] if _missing(height) else height
-        if _missing(dpi):
+        width = size[0] if is_missing(width) else width
+        height = size[1] if is_missing(height) else height
+        if is_missing(dpi):
             own = float(info_dpi[0]) if isinstance(info_dpi, tuple) and info_dpi else 0.0
             dpi = own if own > 1 else defaults.DPI
     return int(width), int(height), float(dpi)
@@ -460,26 +470,15 @@ def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
 
 def _words(cell) -> tuple[PdfWord, ...]:
     """The words of a positions cell (x, y, width, height in pixels) as PDF words."""
-    if _missing(cell):
+    if is_missing(cell):
         return ()
     words = []
     for word in cell:
         text = word.get("text")
-        if not _missing(text) and str(text).strip():
+        if not is_missing(text) and str(text).strip():
             x, y, w, h = (float(word[name]) for name in ("x", "y", "width", "height"))
             words.append(PdfWord(str(text), (x, y, x + w, y + h)))
     return tuple(words)
-
-
-def _missing(value) -> bool:
-    """None, NA or NaN (a scalar); lists and bytes are never missing."""
-    if value is None:
-        return True
-    if isinstance(value, (bytes, bytearray, str, list, tuple, dict)) or np.ndim(value) > 0:
-        return False
-    import pandas as pd
-
-    return bool(pd.isna(value))
 
 
 # ------------------------------------------------------------------------------------------------ merging

@@ -26,7 +26,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import numpy as np
 import pikepdf
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -36,6 +35,7 @@ from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphCoordinates
 from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
+from ..decode import to_8bit
 from ..documents import Word as PdfWord  # a word and its box (x0, y0, x1, y1) in page-image pixels
 
 __all__ = ["PdfWord", "PdfPage", "write_searchable_pdf"]
@@ -64,8 +64,9 @@ class PdfPage:
         Image resolution: the page is ``pixels * 72 / dpi`` points.
     words : tuple of PdfWord
         The invisible text layer.
-    source_pdf : bytes, optional
+    source_pdf : bytes or binary file object, optional
         A PDF whose page ``source_page`` (0-based) is copied as it is when ``image`` is ``None``; no text is added.
+        A file object (seekable, open until the PDF is written) is read on demand, not whole.
     source_page : int
         Page index into ``source_pdf``.
     """
@@ -75,7 +76,7 @@ class PdfPage:
     height: int
     dpi: float
     words: tuple[PdfWord, ...] = ()
-    source_pdf: bytes | None = None
+    source_pdf: bytes | BinaryIO | None = None
     source_page: int = 0
 
 
@@ -112,7 +113,7 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
     font = None
     versions = ["1.5"]
     with pdf, ExitStack() as stack:
-        sources: dict[bytes, pikepdf.Pdf] = {}
+        sources: dict = {}  # source_pdf -> its open pikepdf.Pdf
         for number, page in enumerate(pages):
             if page.image is None:
                 versions.append(_append_source_page(pdf, page, number, sources, stack))
@@ -135,14 +136,14 @@ def version_key(version: str) -> tuple[int, ...]:
 # ---------------------------------------------------------------------------------------------------------- pages
 
 
-def _append_source_page(pdf: pikepdf.Pdf, page: PdfPage, number: int, sources: dict[bytes, pikepdf.Pdf],
-                        stack: ExitStack) -> str:
+def _append_source_page(pdf: pikepdf.Pdf, page: PdfPage, number: int, sources: dict, stack: ExitStack) -> str:
     """Copy page ``page.source_page`` of ``page.source_pdf`` into ``pdf``; return the source's PDF version."""
     if page.source_pdf is None:
         raise ValueError(f"page {number} has neither an image nor a source_pdf")
     source = sources.get(page.source_pdf)
     if source is None:
-        source = stack.enter_context(pikepdf.Pdf.open(io.BytesIO(page.source_pdf)))
+        data = page.source_pdf
+        source = stack.enter_context(pikepdf.Pdf.open(io.BytesIO(data) if isinstance(data, bytes) else data))
         sources[page.source_pdf] = source
     if not 0 <= page.source_page < len(source.pages):
         raise ValueError(f"page {number}: source_page {page.source_page} is out of range for a PDF of "
@@ -375,15 +376,11 @@ def _jpeg_xobject(pdf: pikepdf.Pdf, data: bytes, image: Image.Image) -> pikepdf.
 
 
 def _normalise_mode(image: Image.Image) -> Image.Image:
-    """Bring ``image`` to ``1``, ``L``, ``RGB`` or ``CMYK``; transparency is flattened onto white."""
-    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
-        flat = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
-        return flat.convert("L" if image.mode in ("LA", "La") else "RGB")
-    if image.mode in ("1", "L", "RGB", "CMYK"):
+    """``image`` itself in the modes a PDF stores as they are (``1``, ``L``, ``RGB``, ``CMYK``, opaque), else
+    :func:`~dask_ocr.decode.to_8bit` of it (transparency flattened onto white)."""
+    if image.mode in ("1", "L", "RGB", "CMYK") and "transparency" not in image.info:
         return image
-    if image.mode.startswith("I;16"):
-        return Image.fromarray((np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8), mode="L")
-    return image.convert("RGB")
+    return to_8bit(image)
 
 
 def _flate_xobject(pdf: pikepdf.Pdf, image: Image.Image) -> pikepdf.Stream:

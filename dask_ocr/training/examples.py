@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..decode import decode_image, is_missing
 from ..geometry import crop_region, parse_region
-from ..io import decode_image
 
 __all__ = ["Example", "read_manifest", "examples_from_frame", "split_by_page", "MANIFEST_NAME"]
 
@@ -90,7 +90,7 @@ def examples_from_frame(df: pd.DataFrame, image_col: str = "content", regions_co
     ids = df[id_col] if id_col else df.index
     for page, image_cell, regions, text in zip(ids.astype(str), df[image_col],
                                               df[regions_col] if has_regions else [None] * len(df),
-                                              df[text_col] if text_col in df.columns else [None] * len(df)):
+                                              df[text_col] if text_col in df.columns else [None] * len(df), strict=True):
         try:
             image = decode_image(image_cell)
         except Exception as exc:  # one unreadable page costs its own examples only
@@ -106,7 +106,7 @@ def examples_from_frame(df: pd.DataFrame, image_col: str = "content", regions_co
 
 
 def _has_regions(cell) -> bool:
-    return cell is not None and not (isinstance(cell, float) and np.isnan(cell)) and len(cell) > 0
+    return not is_missing(cell) and len(cell) > 0
 
 
 def _region_examples(image: np.ndarray, regions: Iterable[dict], page: str, skipped: list[str]) -> list[Example]:

@@ -107,7 +107,7 @@ def _explicit_same_upper_pads(model) -> None:
             raise ValueError(f"{node.name}: SAME_UPPER with strides {strides} depends on the input size")
         begin = [(k - 1) // 2 for k in kernel]
         node.attribute.remove(attributes["auto_pad"])
-        node.attribute.append(helper.make_attribute("pads", begin + [k - 1 - b for k, b in zip(kernel, begin)]))
+        node.attribute.append(helper.make_attribute("pads", begin + [k - 1 - b for k, b in zip(kernel, begin, strict=True)]))
 
 
 def _drop_output_softmax(model) -> str:

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["current_client", "worker_info", "has_gpu_workers", "default_partition_count",
+__all__ = ["connect", "current_client", "worker_info", "has_gpu_workers", "default_partition_count",
            "PARTITIONS_PER_CPU_THREAD", "PARTITIONS_PER_GPU_WORKER"]
 
 #: Partitions per worker thread on CPU and per worker on GPU (the Visual NLP advice: 2-3 and 1-2).
 PARTITIONS_PER_CPU_THREAD = 3
 PARTITIONS_PER_GPU_WORKER = 2
+
+
+def connect(address: str):
+    """A ``distributed.Client`` of the running scheduler at ``address`` (``tcp://host:8786``)."""
+    from distributed import Client
+
+    return Client(address)
 
 
 def current_client():

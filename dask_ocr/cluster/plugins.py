@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dask.base import tokenize
 from distributed import Client, LocalCluster, WorkerPlugin
 
-from .models.registry import resolve_model
-from .runtime import ModelKey, load_model
+from ..models.registry import resolve_model
+from .models import ModelKey, load_model
 
 __all__ = ["ModelPlugin", "register_models", "start_cluster", "cuda_device_count", "model_keys"]
 
@@ -23,7 +23,7 @@ __all__ = ["ModelPlugin", "register_models", "start_cluster", "cuda_device_count
 class ModelPlugin(WorkerPlugin):
     """Loads OCR models once per worker in :meth:`setup` and frees them in :meth:`teardown`.
 
-    Partition functions find them through :func:`dask_ocr.runtime.get_model`, so no model is ever
+    Partition functions find them through :func:`dask_ocr.cluster.models.get_model`, so no model is ever
     pickled into the task graph.  The plugin's name is derived from its models, and it is
     idempotent: registering the same models twice does nothing.
 

@@ -1,8 +1,10 @@
-"""Where partition functions get their models: the worker's :class:`~dask_ocr.distributed.ModelPlugin`
-if it holds the model, else a process-local cache that holds one model per (name, task, device).
+"""Where partition functions get their models: the worker's :class:`~dask_ocr.cluster.plugins.ModelPlugin`
+if it holds the model, else a process-local cache that holds one model per (name, task, device); and the
+process settings a Dask worker gets before its first model loads (heap allocation, OpenCV threads).
 
 Decoding settings are not part of a model's identity: they travel with each call (see
 :class:`~dask_ocr.models.base.DecodingOptions`), so every call shares the one loaded model.
+``distributed`` is imported inside the functions only: ``import dask_ocr`` does not need it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from .models.registry import ModelSpec, create_detector, create_recognizer
+from ..models.registry import ModelSpec, create_detector, create_recognizer
 
-__all__ = ["ModelKey", "get_model", "load_model", "model_loads", "loaded_models"]
+__all__ = ["ModelKey", "get_model", "load_model", "model_loads", "loaded_models", "tune_worker_process"]
 
 _FACTORIES = {"detect": create_detector, "recognize": create_recognizer}
 _MODELS: dict = {}  # (spec, task, use_gpu) -> (ModelKey, model)
@@ -55,12 +57,10 @@ def load_model(key: ModelKey, worker=None):
     """Build the model for ``key`` (slow) and count the load for :func:`model_loads`.
 
     ``worker``: the Dask worker it is loaded for (default: the one running this task, if any),
-    whose process is then tuned for inference first (:mod:`dask_ocr.tuning`).
+    whose process is then tuned for inference first (:func:`tune_worker_process`).
     """
     worker = worker or _current_worker()
     if worker is not None:
-        from .tuning import tune_worker_process
-
         tune_worker_process()
     model = _FACTORIES[key.task](key.spec, threads=key.threads, use_gpu=key.use_gpu)
     with _LOCK:
@@ -115,3 +115,44 @@ def get_model(key: ModelKey):
             _MODELS.pop(key.slot(), None)  # free the old copy before loading its replacement
             _MODELS[key.slot()] = (key, load_model(key))
         return _MODELS[key.slot()][1]
+
+
+# ---------------------------------------------------------------------------------------------- worker process settings
+
+#: glibc ``mallopt`` parameter, and the largest allocation that should still come from the heap.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 32 * 2 ** 20
+
+
+def _keep_large_blocks_on_the_heap() -> None:
+    """Serve allocations below 32 MiB from the heap again, as glibc does by default.
+
+    Distributed starts worker processes with ``MALLOC_TRIM_THRESHOLD_`` set, which also freezes
+    glibc's mmap threshold at 128 KiB: every batch tensor is then a fresh ``mmap`` that page-faults
+    on first touch.  ``benchmarks/scale.py`` measured the Dask pipeline at +54 % to +70 % over a raw
+    engine loop before this, +6 % after.  No-op where glibc is not the C library.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError, TypeError):
+        return
+
+
+def tune_worker_process() -> None:
+    """Tune a Dask worker process for inference before its first model loads.
+
+    Heap allocation as above, and OpenCV kept on the calling thread: each of the worker's
+    threads runs one task, whose models run on its own thread by default, and OpenCV's pool (one
+    thread per core in every worker process) would contend with them for the same cores.
+    ``benchmarks/profile.py`` measured the overhead over the models' own time on SROIE pages at
+    1.086, 1.090 and 1.085 with OpenCV on two threads, 1.098, 1.063 and 1.062 on one.
+    """
+    _keep_large_blocks_on_the_heap()
+    try:
+        import cv2
+    except ImportError:
+        return
+    cv2.setNumThreads(1)
