@@ -108,6 +108,12 @@ GENERATORS = {"cli": cli_reference, "defaults": defaults_reference, "modules": m
               "run": benchmark_run}
 
 
+def on_config(config):
+    # Included files are found from the repository root, wherever mkdocs runs from (``mkdocs build -f ...``).
+    config["mdx_configs"].setdefault("pymdownx.snippets", {})["base_path"] = [str(ROOT)]
+    return config
+
+
 def on_files(files, config):
     files.append(File.generated(config, PLOT_PAGE, abs_src_path=str(ROOT / PLOT)))
     return files
