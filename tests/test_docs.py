@@ -56,16 +56,14 @@ def site(tmp_path_factory):
 
 def test_the_site_builds_without_warnings(site):
     assert (site / "index.html").exists()
-    built = {p.relative_to(site).as_posix() for p in site.rglob("index.html")}
     for page in doc_pages():
-        stem = page.relative_to(DOCS).with_suffix("").as_posix()
-        assert ("index.html" if stem == "index" else stem.removesuffix("/index") + "/index.html") in built, page
+        assert (site / page.relative_to(DOCS).with_suffix(".html")).exists(), page
 
 
 def test_the_cli_reference_holds_the_help_of_every_subcommand(site):
     from dask_ocr.cli import build_parser
 
-    text = _text(site / "reference" / "cli" / "index.html")
+    text = _text(site / "reference" / "cli.html")
     parser = build_parser()
     commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
     assert "usage: dask-ocr" in text
@@ -79,7 +77,7 @@ def test_the_cli_reference_holds_the_help_of_every_subcommand(site):
 
 
 def test_the_defaults_page_lists_every_default(site):
-    text = _text(site / "reference" / "defaults" / "index.html")
+    text = _text(site / "reference" / "defaults.html")
     tree = ast.parse((ROOT / "dask_ocr" / "defaults.py").read_text())
     names = [n.targets[0].id for n in tree.body if isinstance(n, ast.Assign)]
     assert names and [name for name in names if f"{name} =" not in text] == []
@@ -87,7 +85,7 @@ def test_the_defaults_page_lists_every_default(site):
 
 def test_the_benchmark_pages_include_every_result_file(site):
     results = ROOT / "benchmarks" / "results"
-    included = " ".join(_text(page) for page in (site / "benchmarks").rglob("index.html")).replace("|", " ")
+    included = " ".join(_text(page) for page in (site / "benchmarks").glob("*.html")).replace("|", " ")
     sources = " ".join(page.read_text() for page in (DOCS / "benchmarks").glob("*.md"))
     for table in sorted(results.glob("*.md")):
         assert f'--8<-- "benchmarks/results/{table.name}"' in sources, f"no benchmark page includes {table.name}"
@@ -96,14 +94,14 @@ def test_the_benchmark_pages_include_every_result_file(site):
         assert " ".join(words) in " ".join(included.split()), table.name
     throughput = (results / "throughput.md").read_text()
     figure = re.search(r"\*\*([\d.,]+x)\*\*", throughput)[1]             # a figure only the results file holds
-    assert figure in _text(site / "benchmarks" / "speed" / "index.html")
+    assert figure in _text(site / "benchmarks" / "speed.html")
     assert (site / "benchmarks" / "accuracy.png").exists()
 
 
 def test_the_api_reference_documents_the_public_names(site):
     import dask_ocr
 
-    text = _text(site / "reference" / "api" / "index.html") + _text(site / "reference" / "cluster" / "index.html")
+    text = _text(site / "reference" / "api.html") + _text(site / "reference" / "cluster.html")
     assert [name for name in dask_ocr.__all__ if name not in text] == []
     assert "Parameters:" in text and ":func:" not in text                # numpydoc rendered, Sphinx roles gone
 
