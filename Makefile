@@ -1,10 +1,12 @@
 # Two entry points, both safe to run on a fresh machine:
 #   make demo   install, then OCR generated sample pages and print the text and the CER
 #   make test   install (and Tesseract, poppler and qpdf, where apt-get can), then run the test suite
+# and the documentation:
+#   make docs   build the documentation site into site/ (warnings are errors), installing first if needed
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: install system demo test
+.PHONY: install system demo test docs
 
 TORCH ?= torch==2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -32,3 +34,9 @@ demo: install
 
 test: install system
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest
+
+# The site reads the package from this checkout (docs/hooks.py, mkdocstrings' paths), so an installed
+# environment is only needed for the dependencies: install when MkDocs or the package's imports are missing.
+docs:
+	@$(PYTHON) -c "import mkdocs, material, mkdocstrings_handlers.python, dask_ocr" 2>/dev/null || $(MAKE) install
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --site-dir site

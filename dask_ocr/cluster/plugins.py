@@ -67,6 +67,9 @@ def register_models(client: Client, models: str | Sequence[str] = "ppocr", tasks
                     threads: int = 1, use_gpu: bool | None = None) -> ModelPlugin:
     """Load ``models`` on every worker of ``client`` now (and on workers that join later).
 
+    Every call for these models on these workers uses the plugin's copy, whatever its
+    ``task_parallelism`` and decoding settings, unless it asks for another device (``use_gpu``).
+
     Parameters
     ----------
     client : distributed.Client
@@ -79,9 +82,6 @@ def register_models(client: Client, models: str | Sequence[str] = "ppocr", tasks
         Model threads of each loaded model (a session setting).
     use_gpu : bool, optional
         Where to load them; ``None`` lets each engine pick (a GPU when it sees one).
-
-    Every call for these models on these workers uses the plugin's copy, whatever its
-    ``task_parallelism`` and decoding settings, unless it asks for another device (``use_gpu``).
 
     Returns
     -------

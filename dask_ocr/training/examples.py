@@ -88,9 +88,10 @@ def examples_from_frame(df: pd.DataFrame, image_col: str = "content", regions_co
                        f"column (one crop per row); the columns are {list(df.columns)}")
     examples, skipped = [], []
     ids = df[id_col] if id_col else df.index
-    for page, image_cell, regions, text in zip(ids.astype(str), df[image_col],
-                                              df[regions_col] if has_regions else [None] * len(df),
-                                              df[text_col] if text_col in df.columns else [None] * len(df), strict=True):
+    missing = [None] * len(df)
+    regions_cells = df[regions_col] if has_regions else missing
+    texts = df[text_col] if text_col in df.columns else missing
+    for page, image_cell, regions, text in zip(ids.astype(str), df[image_col], regions_cells, texts, strict=True):
         try:
             image = decode_image(image_cell)
         except Exception as exc:  # one unreadable page costs its own examples only

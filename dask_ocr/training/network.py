@@ -106,8 +106,9 @@ def _explicit_same_upper_pads(model) -> None:
         if any(stride != 1 for stride in strides):
             raise ValueError(f"{node.name}: SAME_UPPER with strides {strides} depends on the input size")
         begin = [(k - 1) // 2 for k in kernel]
+        end = [k - 1 - b for k, b in zip(kernel, begin, strict=True)]
         node.attribute.remove(attributes["auto_pad"])
-        node.attribute.append(helper.make_attribute("pads", begin + [k - 1 - b for k, b in zip(kernel, begin, strict=True)]))
+        node.attribute.append(helper.make_attribute("pads", begin + end))
 
 
 def _drop_output_softmax(model) -> str:
