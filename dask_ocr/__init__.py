@@ -6,8 +6,9 @@ Importing the package registers the ``ocr`` accessor on pandas and Dask DataFram
     ddf = dask_ocr.read_images("scans/*.jpg")
     out = ddf.ocr.detect().ocr.recognize()
 
-The cluster helpers (:func:`start_cluster`, :func:`register_models`, :class:`ModelPlugin`) load
-``distributed`` on first use, so plain pandas use never imports it.
+:func:`finetune` trains the recognizer on labelled pages (torch loads on its first call).  The cluster
+helpers (:func:`start_cluster`, :func:`register_models`, :class:`ModelPlugin`) load ``distributed`` on first
+use, so plain pandas use never imports it.
 """
 
 from . import cluster
@@ -20,13 +21,14 @@ from .models.registry import available_models
 from .readers import read_documents, read_images
 from .schema import POSITIONS_DTYPE, REGIONS_DTYPE
 from .sinks import to_portable_parquet, write_parquet, write_pdf
+from .training import finetune, read_manifest  # torch loads on the first call of finetune
 from .version import package_version as _package_version
 
 __all__ = [
     "read_images", "read_documents", "decode_image", "detect", "recognize", "draw_regions", "display_images",
     "start_cluster", "register_models", "ModelPlugin", "write_parquet", "to_portable_parquet", "write_pdf",
     "gather_documents", "available_models", "REGIONS_DTYPE", "POSITIONS_DTYPE", "RowError", "ImageDecodeError",
-    "RegionError", "ModelNotFoundError", "finetune",
+    "RegionError", "ModelNotFoundError", "finetune", "read_manifest",
 ]
 
 _CLUSTER_NAMES = set(cluster.__all__)  # resolved on first use: importing them imports distributed
@@ -35,15 +37,11 @@ _CLUSTER_NAMES = set(cluster.__all__)  # resolved on first use: importing them i
 def __getattr__(name: str):
     if name in _CLUSTER_NAMES:
         return getattr(cluster, name)
-    if name == "finetune":  # the training code (torch) loads on the first call
-        from .training import finetune
-
-        return finetune
     raise AttributeError(f"module 'dask_ocr' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_CLUSTER_NAMES, "finetune"})
+    return sorted({*globals(), *_CLUSTER_NAMES})
 
 
 __version__ = _package_version()

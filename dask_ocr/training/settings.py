@@ -46,7 +46,7 @@ class TrainingSettings:
     epochs: int = 3
     max_steps: int | None = None
     batch_size: int = 32
-    learning_rate: float = 2e-4
+    learning_rate: float = 5e-5
     weight_decay: float = 1e-2
     warmup_steps: int = 100
     evaluate_every: int | None = None

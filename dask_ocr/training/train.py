@@ -166,6 +166,7 @@ class _Run:
         inputs = torch.from_numpy(recognition_input(crops, width)).to(self.device)
         targets = [self.classes.target(e.text) for e in examples]
         self.network.train()
+        _freeze_batch_norm(self.network)
         with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             logits = self.network(inputs)
         log_probs = self.classes.log_probabilities(logits.float()).transpose(0, 1)  # (T, N, classes)
@@ -213,6 +214,14 @@ class _Run:
         for name in ("best_state", "best_cer", "bad", "step", "examples", "seconds", "history"):
             setattr(self, name, state[name])
         logger.info("fine-tuning resumes at step %d of %d", self.step, self.total)
+
+
+def _freeze_batch_norm(network: torch.nn.Module) -> None:
+    """Batch norms keep the statistics of the base model's large training set: a small batch of padded crops
+    would drag them (their scale and shift still train)."""
+    for module in network.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
 
 
 class _LossClasses:
