@@ -10,6 +10,7 @@ whose message a user can act on.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import io
 import math
 import struct
@@ -311,15 +312,30 @@ def _pdf_page(document, index: int, dpi: float, max_pixels: int, render: bool) -
         page.close()
 
 
+#: The note on every page of a dynamic XFA form: what its pages hold is not its content.
+XFA_NOTE = ("a dynamic XFA form: its content lives in the form's XML, which no PDF renderer here draws; the page "
+            "holds only what viewers without XFA show (open it in Adobe Reader and print it to PDF to OCR its content)")
+
+
 def _render_pdf(file, index: int, dpi: float, max_pixels: int, password: str | None, render: bool) -> RenderedPage:
     with _pdf_document(file, password, forms=render) as document:
         _check_index(index, len(document))
         try:
-            return _pdf_page(document, index, dpi, max_pixels, render)
+            page = _pdf_page(document, index, dpi, max_pixels, render)
         except DocumentError:
             raise
         except Exception as exc:  # pdfium, ctypes or Pillow: whatever breaks, only this page fails
             raise _page_error(index, exc) from exc
+        if _is_dynamic_xfa(document):
+            page = dataclasses.replace(page, notes=(*page.notes, XFA_NOTE))
+        return page
+
+
+def _is_dynamic_xfa(document) -> bool:
+    """A form whose pages are drawn from its XFA XML (``/NeedsRendering``), as pdfium tells without XFA support."""
+    import pypdfium2.raw as pdfium_c
+
+    return pdfium_c.FPDF_GetFormType(document.raw) == pdfium_c.FORMTYPE_XFA_FULL
 
 
 # ---------------------------------------------------------------------------------------------------------- rasters

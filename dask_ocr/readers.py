@@ -360,7 +360,7 @@ def _render(handle, kind: str, index: int, offset: int | None, options: Document
                       "height": w.box[3] - w.box[1], "confidence": 1.0, "line": None, "region": i, "chars": []}
                      for i, w in enumerate(page.words)]
             return {"width": page.width, "height": page.height, "dpi": page.dpi, "capped": page.capped,
-                    TEXT_LAYER_COL: words}
+                    TEXT_LAYER_COL: words, NOTES_COL: "; ".join(page.notes) or None}
     handle.seek(0)
     page = render_page(handle, kind, index, frame_offset=offset, **settings)
     notes.extend(page.notes)

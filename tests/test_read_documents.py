@@ -222,6 +222,27 @@ def test_a_tiff_without_a_plausible_resolution_says_what_was_assumed(tmp_path):
     assert page.page_width_pt == pytest.approx(754 * 72 / ASSUMED_DPI)      # not a 754-inch page
 
 
+def test_a_dynamic_xfa_form_says_its_content_is_elsewhere(tmp_path):
+    import pikepdf
+
+    from dask_ocr.samples import born_digital_pdf
+
+    placeholder, _ = born_digital_pdf([["Please wait..."]])
+    with pikepdf.open(io.BytesIO(placeholder)) as pdf:
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array(), XFA=pdf.make_stream(b"<xdp:xdp/>"))
+        pdf.Root.NeedsRendering = True
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    _write(folder / "xfa.pdf", buffer.getvalue())
+    _write(folder / "plain.pdf", placeholder)
+    out = dask_ocr.read_documents(str(folder)).compute().sort_values("path")
+    assert out["path"].str.endswith(("plain.pdf", "xfa.pdf")).tolist() == [True, True]
+    plain, xfa = out["notes"].tolist()
+    assert "dynamic XFA form" in xfa and (pd_isna(plain) or "XFA" not in plain)
+
+
 def pd_isna(value) -> bool:
     import pandas as pd
 
