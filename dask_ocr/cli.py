@@ -309,7 +309,7 @@ def finetune(args) -> int:
         spec = train(args.train, args.output, args.val, base=args.base, validation_share=args.validation_share,
                      settings=settings, device=args.device, threads=args.threads, resume=args.resume,
                      overwrite=args.overwrite)
-    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+    except (FileExistsError, FileNotFoundError, ValueError, ImportError) as exc:
         print(f"dask-ocr finetune: {exc}", file=sys.stderr)
         return 2
     card = json.loads((Path(spec.name) / CARD_NAME).read_text(encoding="utf-8"))

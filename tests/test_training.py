@@ -6,6 +6,7 @@ real runs are ``benchmarks/finetune.py``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -32,6 +33,9 @@ from dask_ocr.training.train import _LossClasses
 from ocrdata import DATA, png
 
 TRAIN = DATA.parent / "train"
+#: Training needs the ``train`` extra (onnx2torch, and the torchvision build of the installed torch).
+needs_onnx2torch = pytest.mark.skipif(importlib.util.find_spec("onnx2torch") is None,
+                                      reason="the train extra (onnx2torch) is not installed")
 #: A few optimiser steps, on float32 (bfloat16 would make the figures depend on the CPU) and at a learning rate that
 #: shows in four steps.
 QUICK = {"max_steps": 4, "batch_size": 8, "evaluate_every": 2, "learning_rate": 2e-4, "precision": "f32",
@@ -67,6 +71,7 @@ def test_same_upper_pads_become_the_explicit_pads_they_mean():
     assert after[0, 0, -1, -1] == 11 * 1.0  # the extra pad is at the end: the last pixel meets zeros only
 
 
+@needs_onnx2torch
 def test_the_torch_network_reads_as_the_bundled_model(receipts, recognizer):
     rows = [int(i) for i in recognizer.classes]
     network = recognizer_network(bundled_model_path("rec"), [*rows[:-1], None, rows[-1]]).eval()
@@ -132,6 +137,7 @@ def test_augmentation_is_fixed_by_its_generator_and_trim_cuts_the_margin():
     np.testing.assert_array_equal(trim(crop, 6, (2, 1, 3, 4)), crop[5:38, 4:117])
 
 
+@needs_onnx2torch
 def test_a_few_steps_lower_the_validation_cer_and_the_export_reads_as_torch(tmp_path, receipts):
     train, validation = receipts
     spec = dask_ocr.finetune(train, tmp_path / "model", validation, id_col="id", **QUICK)
@@ -151,6 +157,7 @@ def test_a_few_steps_lower_the_validation_cer_and_the_export_reads_as_torch(tmp_
     assert read["text"].tolist() == [r.text for r in direct]
 
 
+@needs_onnx2torch
 def test_new_characters_extend_the_dictionary(tmp_path, receipts):
     train, validation = receipts
     examples, _ = examples_from_frame(train, id_col="id")
@@ -164,6 +171,7 @@ def test_new_characters_extend_the_dictionary(tmp_path, receipts):
     assert classes.dim_value == len(dictionary) + 2  # blank and space
 
 
+@needs_onnx2torch
 def test_a_stopped_run_resumes_to_the_same_model_as_one_never_stopped(tmp_path, receipts, monkeypatch):
     train, validation = receipts
     dask_ocr.finetune(train, tmp_path / "whole", validation, id_col="id", **QUICK)
@@ -206,6 +214,7 @@ def test_the_output_folder_never_loses_a_file(tmp_path, receipts):
         dask_ocr.finetune(train, tmp_path / "new", validation, base="tesseract", id_col="id", **QUICK)
 
 
+@needs_onnx2torch
 def test_the_cli_trains_from_a_manifest_folder(tmp_path, receipts, capsys):
     source = TRAIN / "sroie"
     data = tmp_path / "data"
@@ -236,3 +245,9 @@ def test_settings_reject_unknown_options(receipts, tmp_path):
     with pytest.raises(TypeError, match="no_such_option"):
         dask_ocr.finetune(receipts[0], tmp_path / "m", no_such_option=1)
     assert TrainingSettings().epochs >= 1
+
+
+def test_without_onnx2torch_training_says_what_to_install(tmp_path, receipts, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx2torch", None)
+    with pytest.raises(ImportError, match=r"dask_ocr\[train\]"):
+        dask_ocr.finetune(receipts[0], tmp_path / "m", receipts[1], id_col="id", **QUICK)

@@ -29,8 +29,12 @@ def recognizer_network(source: str | Path, rows: Sequence[int | None]) -> torch.
         character (its row starts at zero weight and the lowest bias, so it is never read until trained).
     """
     import onnx
-    from onnx2torch import convert
 
+    try:
+        from onnx2torch import convert
+    except ImportError as exc:
+        raise ImportError(f"fine-tuning needs onnx2torch ({exc}): pip install 'dask_ocr[train]', with the torchvision "
+                          "build that matches your torch") from None
     model = onnx.load(str(source))
     _explicit_same_upper_pads(model)
     logits = _drop_output_softmax(model)
