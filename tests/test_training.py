@@ -210,6 +210,11 @@ def test_the_output_folder_never_loses_a_file(tmp_path, receipts):
     (tmp_path / "done" / CARD_NAME).write_text("{}")
     with pytest.raises(FileExistsError, match="overwrite=True"):
         dask_ocr.finetune(train, tmp_path / "done", validation, id_col="id", **QUICK)
+    (tmp_path / "lookalike").mkdir()
+    (tmp_path / "lookalike" / "recognizer.onnx").write_bytes(b"a user's model")
+    with pytest.raises(FileExistsError, match="no model card or checkpoint"):
+        dask_ocr.finetune(train, tmp_path / "lookalike", validation, id_col="id", **QUICK)
+    assert (tmp_path / "lookalike" / "recognizer.onnx").read_bytes() == b"a user's model"
     with pytest.raises(ValueError, match="PP-OCR"):
         dask_ocr.finetune(train, tmp_path / "new", validation, base="tesseract", id_col="id", **QUICK)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..models.registry import CARD_NAME, ModelSpec, resolve_model
 from .examples import MANIFEST_NAME, examples_from_frame, read_manifest, split_by_page
-from .settings import MODEL_FILES, TrainingSettings
+from .settings import CHECKPOINT_NAME, MODEL_FILES, TrainingSettings
 
 __all__ = ["finetune", "read_manifest", "TrainingSettings", "MANIFEST_NAME"]
 
@@ -113,5 +113,9 @@ def _checked_output(output: Path, overwrite: bool) -> Path:
         if (output / CARD_NAME).is_file() and not overwrite:
             raise FileExistsError(f"{output} already holds a fine-tuned model: pass overwrite=True (--overwrite) "
                                   "to replace it, or name another folder")
+        ours = {p.name for p in output.iterdir()} & set(MODEL_FILES)
+        if ours and not ours & {CARD_NAME, CHECKPOINT_NAME} and not overwrite:  # named like ours, written by no run
+            raise FileExistsError(f"{output} holds {', '.join(sorted(ours))} but no model card or checkpoint: "
+                                  "pass overwrite=True (--overwrite) to replace them, or name another folder")
     output.mkdir(parents=True, exist_ok=True)
     return output.resolve()
