@@ -35,6 +35,7 @@ __all__ = [
     "has_text_layer",
     "text_layer_problem",
     "tiff_frame_offsets",
+    "tiff_frame",
 ]
 
 
@@ -468,6 +469,35 @@ def tiff_frame_offsets(file) -> list[int]:
     if not offsets:
         raise DocumentError("document has no pages")
     return offsets
+
+
+#: TIFF compressions that are lossless: a frame saved again with its own compression has the same pixels.
+_LOSSLESS_TIFF = ("raw", "group3", "group4", "tiff_lzw", "tiff_deflate", "tiff_adobe_deflate", "packbits")
+
+
+def tiff_frame(file, index: int, frame_offset: int | None = None) -> bytes:
+    """Page ``index`` of a TIFF as a one-page TIFF with the same pixels: kept in its own compression when that
+    is lossless (CCITT Group 4 stays Group 4, 1-bit stays 1-bit), else stored uncompressed.
+
+    ``frame_offset`` (from :func:`tiff_frame_offsets`) opens the page directly.
+
+    Raises
+    ------
+    DocumentError
+        The TIFF or the page cannot be read.
+    """
+    if frame_offset is not None:
+        file, index = _TiffFrameView(_stream(file), frame_offset), 0
+    with _open_raster(file, "tiff") as image:
+        _seek_frame(image, index)
+        compression = image.info.get("compression", "raw")
+        buffer = io.BytesIO()
+        try:
+            image.save(buffer, format="TIFF", compression=compression if compression in _LOSSLESS_TIFF else "raw",
+                       dpi=image.info.get("dpi", (defaults.ASSUMED_DPI,) * 2))
+        except Exception as exc:
+            raise _page_error(index, exc) from exc
+        return buffer.getvalue()
 
 
 class _TiffFrameView(io.RawIOBase):

@@ -18,8 +18,8 @@ import numpy as np
 from .errors import RegionError
 
 __all__ = ["Region", "parse_region", "clip_region", "crop_region", "crop_quad", "sub_quad", "join_crops", "order_quad",
-           "region_record", "upright_matrix", "invert_affine", "affine_points", "affine_region", "background_colour",
-           "warp_upright", "box_iou"]
+           "region_record", "upright_matrix", "invert_affine", "compose_affine", "affine_points", "affine_region",
+           "background_colour", "warp_upright", "box_iou"]
 
 
 @dataclass(frozen=True)
@@ -275,6 +275,11 @@ def invert_affine(matrix: np.ndarray) -> np.ndarray:
     """The inverse of a ``(2, 3)`` affine matrix."""
     linear = np.linalg.inv(matrix[:, :2])
     return np.column_stack([linear, -linear @ matrix[:, 2]])
+
+
+def compose_affine(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The ``(2, 3)`` affine matrix of ``outer`` applied after ``inner``."""
+    return np.column_stack([outer[:, :2] @ inner[:, :2], outer[:, :2] @ inner[:, 2] + outer[:, 2]])
 
 
 def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:

@@ -189,14 +189,17 @@ def test_100_pages_over_4_partitions_make_one_pdf_in_page_order(tmp_path):
     assert [text.split()[0] for text in texts] == [f"page{page:03d}" for page in range(1, 101)]
 
 
-def _born_digital_pdf(path) -> None:
-    """A one-page Letter PDF with Helvetica text."""
+def _born_digital_pdf(path, scans: tuple[bytes, ...] = ()) -> None:
+    """A Letter PDF with a page of Helvetica text, then a page per scan (PNG at 72 dpi)."""
     pdf = pikepdf.new()
     page = pdf.add_blank_page(page_size=(612, 792))
     font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
                                                 BaseFont=pikepdf.Name.Helvetica))
     page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
     page.obj.Contents = pdf.make_stream(b"BT /F1 24 Tf 72 700 Td (Hello born digital) Tj ET")
+    if scans:
+        scanned = pikepdf.open(io.BytesIO(images_to_pdf(list(scans), dpi=72)))
+        pdf.pages.extend(scanned.pages)
     pdf.save(path)
 
 
@@ -205,8 +208,8 @@ def mixed(tmp_path):
     """A born-digital PDF page plus a scanned page of the same document, an error row, and a row without image."""
     source = tmp_path / "in" / "letter.pdf"
     source.parent.mkdir()
-    _born_digital_pdf(source)
     scan, positions = _page(["Scanned", "second", "page"])
+    _born_digital_pdf(source, (scan,))
     words = [{"text": w, "x": x, "y": 110.0, "width": 100.0, "height": 30.0, "confidence": 1.0, "line": None,
               "region": i, "chars": []} for i, (w, x) in enumerate([("Hello", 200.0), ("born", 330.0),
                                                                     ("digital", 440.0)])]

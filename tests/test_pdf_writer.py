@@ -41,26 +41,37 @@ def _write(pages, **options) -> bytes:
     return buffer.getvalue()
 
 
-def _sample_page() -> tuple[Image.Image, tuple[PdfWord, ...]]:
-    """A 1000x600 white page with the words of LINES drawn (default font) at their boxes."""
+def _sample_page() -> tuple[Image.Image, tuple[tuple[PdfWord, ...], ...]]:
+    """A 1000x600 white page with the words of LINES drawn (default font) at their boxes, line by line."""
     image = Image.new("RGB", (1000, 600), "white")
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(28)
-    words = []
+    lines = []
     for row, line in enumerate(LINES):
         x, top = 40.0, 60.0 + 120 * row
+        words = []
         for text in line:
             width = max(font.getlength(text), 30.0)
             draw.text((x, top), text, fill="black", font=font)
             words.append(PdfWord(text, (x, top, x + width, top + 34.0)))
             x += width + 18
-    return image, tuple(words)
+        lines.append(tuple(words))
+    return image, tuple(lines)
+
+
+def _flat(lines) -> tuple[PdfWord, ...]:
+    return tuple(word for line in lines for word in line)
+
+
+def _each(words) -> tuple[tuple[PdfWord, ...], ...]:
+    """Every word a line of its own."""
+    return tuple((word,) for word in words)
 
 
 @pytest.fixture(scope="module")
 def sample():
-    image, words = _sample_page()
-    return image, words, _write([PdfPage(_png(image), image.width, image.height, DPI, words)])
+    image, lines = _sample_page()
+    return image, _flat(lines), _write([PdfPage(_png(image), image.width, image.height, DPI, lines)])
 
 
 def _pdfium_words(data: bytes, index: int = 0) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -115,9 +126,17 @@ def _image_info(data: bytes, page: int = 0) -> tuple[dict, bytes]:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         images = list(pdf.pages[page].get_images().values())
         assert len(images) == 1
-        keys = {str(key): [float(item) for item in value] if isinstance(value, pikepdf.Array) else str(value)
+        keys = {str(key): [_plain(item) for item in value] if isinstance(value, pikepdf.Array) else str(value)
                 for key, value in images[0].items()}
         return keys, images[0].read_raw_bytes()
+
+
+def _plain(item):
+    """A number as float, anything else as str."""
+    try:
+        return float(item)
+    except TypeError:
+        return str(item)
 
 
 def _render(data: bytes, page: int = 0) -> np.ndarray:
@@ -172,8 +191,8 @@ def test_text_layer_pdftotext(sample, tmp_path):
 def test_qpdf_check(sample, tmp_path):
     image, words, data = sample
     source = _born_digital_pdf(["born digital"])
-    mixed = _write([PdfPage(_jpeg(image), 1000, 600, DPI, words), PdfPage(None, 0, 0, DPI, source_pdf=source),
-                    PdfPage(_png(image.convert("1")), 1000, 600, DPI, words[:3])])
+    mixed = _write([PdfPage(_jpeg(image), 1000, 600, DPI, _each(words)), PdfPage(None, 0, 0, DPI, source_pdf=source),
+                    PdfPage(_png(image.convert("1")), 1000, 600, DPI, _each(words[:3]))])
     for name, pdf in (("sample", data), ("mixed", mixed)):
         path = tmp_path / f"{name}.pdf"
         path.write_bytes(pdf)
@@ -202,7 +221,7 @@ def test_text_layer_is_invisible_and_png_lossless(sample, tmp_path):
 def test_jpeg_embedded_without_recompression(sample):
     image, words, _ = sample
     jpeg = _jpeg(image, quality=80)
-    data = _write([PdfPage(jpeg, 1000, 600, DPI, words)], jpeg_quality=30)  # jpeg_quality leaves JPEGs alone
+    data = _write([PdfPage(jpeg, 1000, 600, DPI, _each(words))], jpeg_quality=30)  # jpeg_quality leaves JPEGs alone
     keys, raw = _image_info(data)
     assert raw == jpeg
     assert keys["/Filter"] == "/DCTDecode" and keys["/ColorSpace"] == "/DeviceRGB"
@@ -213,7 +232,7 @@ def test_jpeg_embedded_without_recompression(sample):
 
 def test_jpeg_quality_encodes_other_formats(sample):
     image, words, _ = sample
-    data = _write([PdfPage(_png(image), 1000, 600, DPI, words)], jpeg_quality=50)
+    data = _write([PdfPage(_png(image), 1000, 600, DPI, _each(words))], jpeg_quality=50)
     keys, raw = _image_info(data)
     assert keys["/Filter"] == "/DCTDecode"
     assert raw[:2] == b"\xff\xd8"
@@ -241,31 +260,32 @@ def test_grey_and_cmyk_jpeg():
 
 
 def test_grey_and_bilevel_images():
-    image, words = _sample_page()
+    image, lines = _sample_page()
+    words = _flat(lines)
     grey, bilevel = image.convert("L"), image.convert("L").point(lambda v: 255 if v > 128 else 0).convert("1")
     tiff = io.BytesIO()
     bilevel.save(tiff, format="TIFF", compression="group4")
-    pages = [PdfPage(_png(grey), 1000, 600, DPI, words), PdfPage(_png(bilevel), 1000, 600, DPI, words),
-             PdfPage(tiff.getvalue(), 1000, 600, DPI, words)]
+    pages = [PdfPage(_png(grey), 1000, 600, DPI, lines), PdfPage(_png(bilevel), 1000, 600, DPI, lines),
+             PdfPage(tiff.getvalue(), 1000, 600, DPI, lines)]
     data = _write(pages)
-    expected = [(grey, "8"), (bilevel, "1"), (bilevel, "1")]
-    for index, (source, bits) in enumerate(expected):
+    expected = [(grey, "8", "/FlateDecode"), (bilevel, "1", "/FlateDecode"), (bilevel, "1", ["/CCITTFaxDecode"])]
+    for index, (source, bits, compression) in enumerate(expected):
         keys, _ = _image_info(data, index)
-        assert (keys["/ColorSpace"], keys["/BitsPerComponent"]) == ("/DeviceGray", bits)
+        assert (keys["/ColorSpace"], keys["/BitsPerComponent"], keys["/Filter"]) == ("/DeviceGray", bits, compression)
         pixels = np.asarray(source.convert("L"), dtype=np.int16)
         assert np.abs(_render(data, index)[..., 0] - pixels).mean() < 2
         _check_words(words, _pdfium_words(data, index))
 
 
-def test_alpha_and_palette_images_are_flattened_to_rgb():
+def test_alpha_flattened_to_rgb_and_palette_kept():
     rgba = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
     ImageDraw.Draw(rgba).rectangle((50, 20, 150, 80), fill=(0, 128, 0, 255))
     flat = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
     palette = flat.convert("P", palette=Image.Palette.ADAPTIVE, colors=8)
     data = _write([PdfPage(_png(rgba), 200, 100, DPI), PdfPage(_png(palette), 200, 100, DPI)])
+    assert _image_info(data, 0)[0]["/ColorSpace"] == "/DeviceRGB"  # flattened onto white
+    assert _image_info(data, 1)[0]["/ColorSpace"][0] == "/Indexed"  # a palette is kept as one
     for index in range(2):
-        keys, _ = _image_info(data, index)
-        assert keys["/ColorSpace"] == "/DeviceRGB"
         assert np.abs(_render(data, index) - np.asarray(flat, dtype=np.int16)).mean() < 2
 
 
@@ -286,8 +306,8 @@ def _born_digital_pdf(texts: list[str]) -> bytes:
 def test_born_digital_page_copied_as_is(sample):
     image, words, _ = sample
     source = _born_digital_pdf(["first source page", "second source page"])
-    data = _write([PdfPage(_png(image), 1000, 600, DPI, words),
-                   PdfPage(None, 0, 0, DPI, words=words, source_pdf=source, source_page=1),
+    data = _write([PdfPage(_png(image), 1000, 600, DPI, _each(words)),
+                   PdfPage(None, 0, 0, DPI, source_pdf=source, source_page=1),
                    PdfPage(None, 0, 0, DPI, source_pdf=source, source_page=0)])
     document = pdfium.PdfDocument(data)
     assert len(document) == 3
@@ -296,7 +316,7 @@ def test_born_digital_page_copied_as_is(sample):
     assert document[1].get_size() == pytest.approx((300, 200))
     document.close()
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        assert "/F0" not in pdf.pages[1].Resources.Font and not pdf.pages[1].get_images()
+        assert "/OCRText" not in pdf.pages[1].Resources.Font and not pdf.pages[1].get_images()
     _check_words(words, _pdfium_words(data, 0))
 
 
@@ -305,7 +325,7 @@ def test_multipage_order_and_shared_font(tmp_path):
     for number in range(5):
         image = Image.new("RGB", (400 + 50 * number, 300), "white")
         words = (PdfWord(f"page{number}", (20, 20, 160, 50)), PdfWord(f"word{number}", (20, 80, 160, 110)))
-        pages.append(PdfPage(_jpeg(image), image.width, image.height, DPI, words))
+        pages.append(PdfPage(_jpeg(image), image.width, image.height, DPI, (words[:1], words[1:])))
     path = tmp_path / "five.pdf"
     write_searchable_pdf(pages, path)
     document = pdfium.PdfDocument(path)
@@ -315,9 +335,9 @@ def test_multipage_order_and_shared_font(tmp_path):
         assert document[number].get_width() == pytest.approx((400 + 50 * number) * 72 / DPI)
     document.close()
     with pikepdf.open(path) as pdf:
-        fonts = {pdf.pages[number].Resources.Font.F0.objgen for number in range(5)}
+        fonts = {pdf.pages[number].Resources.Font.OCRText.objgen for number in range(5)}
         assert len(fonts) == 1  # one font object shared by all pages
-        font = pdf.pages[0].Resources.Font.F0
+        font = pdf.pages[0].Resources.Font.OCRText
         assert font.Subtype == "/Type0" and font.Encoding == "/Identity-H"
         assert font.DescendantFonts[0].Subtype == "/CIDFontType2"
         assert "/FontFile2" in font.DescendantFonts[0].FontDescriptor and "/ToUnicode" in font
@@ -327,7 +347,7 @@ def test_page_without_words_and_odd_words():
     image = Image.new("RGB", (300, 200), "white")
     odd = (PdfWord("  ", (10, 10, 50, 30)), PdfWord("flat", (10, 40, 50, 40)), PdfWord("tab\there", (10, 60, 90, 80)),
            PdfWord("𝔘nicode😀", (10, 100, 120, 130)))
-    data = _write([PdfPage(_png(image), 300, 200, DPI), PdfPage(_png(image), 300, 200, DPI, odd)])
+    data = _write([PdfPage(_png(image), 300, 200, DPI), PdfPage(_png(image), 300, 200, DPI, _each(odd))])
     document = pdfium.PdfDocument(data)
     assert document[0].get_textpage().get_text_range() == ""
     assert document[1].get_textpage().get_text_range().split() == ["tab", "here", "𝔘nicode😀"]

@@ -190,7 +190,7 @@ def _hidden_text_pdf(image: bytes, words: list[str]) -> bytes:
         width, height = decoded.size
     buffer = io.BytesIO()
     boxes = [PdfWord(word, (20.0 + 150 * i, 20.0, 160.0 + 150 * i, 60.0)) for i, word in enumerate(words)]
-    write_searchable_pdf([PdfPage(image, width, height, 200.0, tuple(boxes))], buffer)
+    write_searchable_pdf([PdfPage(image, width, height, 200.0, (tuple(boxes),))], buffer)
     return buffer.getvalue()
 
 

@@ -15,6 +15,7 @@ written.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -27,6 +28,8 @@ from typing import BinaryIO
 
 from .. import defaults
 from ..decode import is_missing
+from ..documents import tiff_frame, tiff_frame_offsets
+from ..orientation import ORIENTATION_COL, SKEW_COL
 from ..readers import fs_path
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
 from .files import RecordError, folder_lock, read_record, write_atomically, write_record
@@ -151,8 +154,8 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
         skip = frozenset(_complete(record, fs, root)) if resume else frozenset()
         job = _PdfJob(fs, root, positions_col, image_col, bool(keep_born_digital), jpeg_quality,
                       tuple(sorted((storage_options or {}).items())), password, bool(keep_actions), skip)
-        columns = [c for c in ("path", "page", image_col, "width", "height", "dpi", positions_col, TEXT_SOURCE_COL,
-                               ERROR_COL) if c in df.columns]
+        columns = [c for c in ("path", "page", image_col, "width", "height", "dpi", "capped", positions_col,
+                               TEXT_SOURCE_COL, ORIENTATION_COL, SKEW_COL, ERROR_COL) if c in df.columns]
         _remove_parts(fs, root)  # partials of an interrupted run
         try:
             summaries = _run(df[columns], job, progress)
@@ -376,14 +379,18 @@ def _rows(frame) -> list[dict]:
 
 
 def _row_page(row: dict, job: _PdfJob, sources: _Sources) -> tuple[PdfPage | None, str | None]:
-    """The output page of one row (None: left out) and the problem to report (None: fine)."""
+    """The output page of one row (None: left out) and the problem to report (None: fine).
+
+    A scanned page is its original — the source PDF's page, the TIFF's frame, the image file — with the words
+    grafted on; the row's own image stands in when the original cannot be read (and that is reported).
+    """
     error = None if is_missing(row.get(ERROR_COL)) else str(row[ERROR_COL])
     page_number = None if is_missing(row.get("page")) else int(row["page"])
     born_digital = row.get(TEXT_SOURCE_COL) == "text_layer" and page_number is not None
     if born_digital and job.keep_born_digital:
         source = sources.get(str(row["path"]))
-        if source is not None:
-            return PdfPage(None, 0, 0, 1.0, source_pdf=source, source_page=page_number - 1), error
+        if source is not None and source.kind == "pdf":
+            return PdfPage(None, 0, 0, 1.0, source_pdf=source.handle, source_page=page_number - 1), error
         error = error or f"the source PDF could not be read ({sources.problem(str(row['path']))})"
     image = row.get(job.image_col)
     if is_missing(image) and born_digital:
@@ -395,8 +402,43 @@ def _row_page(row: dict, job: _PdfJob, sources: _Sources) -> tuple[PdfPage | Non
     except Exception as exc:  # undecodable image: nothing to draw
         reason = f"left out: unreadable image ({type(exc).__name__}: {exc})"
         return None, f"{error}; {reason}" if error else reason
-    words = _words(row.get(job.positions_col))
-    return PdfPage(bytes(image), width, height, dpi, words), error
+    page = PdfPage(bytes(image), width, height, dpi, _lines(row.get(job.positions_col)), **_angle(row))
+    if born_digital:  # rasterised on request
+        return page, error
+    original, problem = _original(row, page_number, page, sources)
+    if problem:
+        error = f"{error}; {problem}" if error else problem
+    return original, error
+
+
+def _original(row: dict, page_number: int | None, page: PdfPage, sources: _Sources) -> tuple[PdfPage, str | None]:
+    """``page`` made from the row's original (see :func:`_row_page`), and why the row's image stands in, if so."""
+    if page_number is None:
+        return page, None  # read_images: the row's image is the file
+    path = str(row["path"])
+    source = sources.get(path)
+    if source is None:
+        return page, f"the original could not be read ({sources.problem(path)}); its page image is embedded instead"
+    if source.kind == "image" and not row.get("capped"):
+        return page, None  # the row's image is the file as it is
+    try:
+        if source.kind == "pdf":
+            if page_number > source.page_count():
+                raise ValueError(f"it has {source.page_count()} page(s): was it changed since it was read?")
+            return dataclasses.replace(page, image=None, source_pdf=source.handle, source_page=page_number - 1), None
+        if source.kind == "tiff":
+            frame = tiff_frame(source.handle, page_number - 1, source.frame_offset(page_number - 1))
+            return dataclasses.replace(page, image=frame), None
+        return dataclasses.replace(page, image=source.content()), None
+    except Exception as exc:
+        return page, f"the original page could not be read ({type(exc).__name__}: {exc}); its page image is embedded"
+
+
+def _angle(row: dict) -> dict:
+    """The ``orientation`` and ``skew`` of a row (as ``detect(orientation=True)`` found them), 0 where unknown."""
+    orientation, skew = row.get(ORIENTATION_COL), row.get(SKEW_COL)
+    return {"orientation": 0 if is_missing(orientation) else int(orientation) % 360,
+            "skew": 0.0 if is_missing(skew) else float(skew)}
 
 
 def _rasterise(row: dict, page_number: int, sources: _Sources) -> tuple[bytes | None, dict]:
@@ -404,22 +446,52 @@ def _rasterise(row: dict, page_number: int, sources: _Sources) -> tuple[bytes | 
     from ..documents import render_page
 
     source = sources.get(str(row["path"]))
-    if source is None:
+    if source is None or source.kind != "pdf":
         return None, row
     dpi = defaults.DPI if is_missing(row.get("dpi")) else float(row["dpi"])
-    rendered = render_page(source, "pdf", page_number - 1, dpi=dpi)
+    rendered = render_page(source.handle, "pdf", page_number - 1, dpi=dpi)
     return rendered.content, {**row, "width": rendered.width, "height": rendered.height, "dpi": rendered.dpi}
 
 
+@dataclass
+class _Source:
+    """An opened source document: its kind and a seekable handle (a decrypted PDF: bytes)."""
+
+    kind: str
+    handle: BinaryIO | bytes
+    offsets: list | None = None
+    pages: int | None = None
+
+    def frame_offset(self, index: int) -> int | None:
+        """Where TIFF page ``index``'s directory starts (the chain is walked once per source)."""
+        if self.offsets is None:
+            self.offsets = tiff_frame_offsets(self.handle)
+        return self.offsets[index] if 0 <= index < len(self.offsets) else None
+
+    def page_count(self) -> int:
+        """The number of pages of a PDF source (counted once)."""
+        if self.pages is None:
+            import pikepdf
+
+            data = self.handle
+            with pikepdf.open(io.BytesIO(data) if isinstance(data, bytes) else data) as pdf:
+                self.pages = len(pdf.pages)
+        return self.pages
+
+    def content(self) -> bytes:
+        self.handle.seek(0)
+        return self.handle.read()
+
+
 class _Sources:
-    """The source PDFs of one task's born-digital pages, each opened once and read on demand (never whole), or
-    the reason it cannot be read; an encrypted one is held decrypted in memory."""
+    """The source documents of one task, each opened once and read on demand (never whole), or the reason it
+    cannot be read; an encrypted PDF is held decrypted in memory."""
 
     def __init__(self, job: _PdfJob, stack: ExitStack):
         self.job, self.stack, self.opened = job, stack, {}
 
-    def get(self, path: str) -> BinaryIO | bytes | None:
-        """The PDF at ``path`` (a seekable file or, decrypted, bytes), or None (:meth:`problem` says why)."""
+    def get(self, path: str) -> _Source | None:
+        """The document at ``path``, or None (:meth:`problem` says why)."""
         if path not in self.opened:
             try:
                 self.opened[path] = (self._open(path), None)
@@ -430,23 +502,26 @@ class _Sources:
     def problem(self, path: str) -> str | None:
         return self.opened[path][1]
 
-    def _open(self, path: str) -> BinaryIO | bytes:
+    def _open(self, path: str) -> _Source:
         import fsspec
         import pikepdf
 
+        from ..documents import document_kind
+
         handle = self.stack.enter_context(fsspec.open(path, "rb", **dict(self.job.storage_options)))
-        if b"%PDF" not in handle.read(1024):
-            raise ValueError("not a PDF")
+        kind = document_kind(handle.read(1024))
+        if kind != "pdf":
+            return _Source(kind, handle)
         for attempt in dict.fromkeys([self.job.password or "", ""]):
             handle.seek(0)
             try:
                 with pikepdf.open(handle, password=attempt) as pdf:
                     if not pdf.is_encrypted:
                         handle.seek(0)
-                        return handle
+                        return _Source(kind, handle)
                     out = io.BytesIO()
                     pdf.save(out)  # saved without encryption
-                    return out.getvalue()
+                    return _Source(kind, out.getvalue())
             except pikepdf.PasswordError:
                 continue
         raise pikepdf.PasswordError("the source PDF is encrypted: pass its password=... to write_pdf")
@@ -468,17 +543,19 @@ def _geometry(image: bytes, row: dict) -> tuple[int, int, float]:
     return int(width), int(height), float(dpi)
 
 
-def _words(cell) -> tuple[PdfWord, ...]:
-    """The words of a positions cell (x, y, width, height in pixels) as PDF words."""
+def _lines(cell) -> tuple[tuple[PdfWord, ...], ...]:
+    """The words of a positions cell (x, y, width, height in pixels), grouped by their ``line`` (in order)."""
     if is_missing(cell):
         return ()
-    words = []
-    for word in cell:
+    lines: dict = {}
+    for number, word in enumerate(cell):
         text = word.get("text")
         if not is_missing(text) and str(text).strip():
             x, y, w, h = (float(word[name]) for name in ("x", "y", "width", "height"))
-            words.append(PdfWord(str(text), (x, y, x + w, y + h)))
-    return tuple(words)
+            line = word.get("line")
+            key = ("word", number) if is_missing(line) else ("line", int(line))
+            lines.setdefault(key, []).append(PdfWord(str(text), (x, y, x + w, y + h)))
+    return tuple(tuple(words) for words in lines.values())
 
 
 # ------------------------------------------------------------------------------------------------ merging
