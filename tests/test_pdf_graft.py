@@ -1,0 +1,213 @@
+"""Grafting: the text layer goes onto the original pages (scans kept as they are, pages turned upright), its words
+placed exactly whatever the page's /Rotate and crop box, one run per line along skewed baselines."""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import subprocess
+
+import numpy as np
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from dask_ocr import read_documents, write_pdf
+from dask_ocr.documents import Word, render_page
+from dask_ocr.geometry import box_iou
+from dask_ocr.metrics import bag_of_words
+from dask_ocr.samples import images_to_pdf
+from dask_ocr.sinks.pdf_writer import PdfPage, image_to_page, write_searchable_pdf
+from dask_ocr.sinks.text_layer import _unskewed_size, layout_lines
+
+from ocrdata import load_manifest
+
+needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) is not installed")
+
+
+# ------------------------------------------------------------------------------------------------ pure geometry
+
+
+@pytest.mark.parametrize("skew", [0.0, 3.0, -7.5, 20.0])
+def test_unskewed_size_inverts_the_bounds_of_a_turned_box(skew):
+    w, h = 180.0, 24.0
+    cos, sin = abs(math.cos(math.radians(skew))), abs(math.sin(math.radians(skew)))
+    assert _unskewed_size(w * cos + h * sin, w * sin + h * cos, skew) == pytest.approx((w, h))
+
+
+def test_page_map_follows_rotate_and_crop_box():
+    """Pixel (0, 0) is the top-left corner as shown; the crop box, not the media box, is what is shown."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(300, 200))
+    page.obj.CropBox = pikepdf.Array([10, 20, 210, 120])  # 200 x 100 pt shown
+    expected = {0: [(10, 120), (210, 20)], 90: [(10, 20), (210, 120)], 180: [(210, 20), (10, 120)],
+                270: [(210, 120), (10, 20)]}
+    for rotation, (top_left, bottom_right) in expected.items():
+        width, height = (200, 400) if rotation in (90, 270) else (400, 200)
+        corners = np.array([[0.0, 0.0, 1.0], [width, height, 1.0]])  # top-left and bottom-right of a 2 px/pt render
+        mapped = corners @ image_to_page(page, width, height, rotation).T
+        assert mapped.ravel().tolist() == pytest.approx([*top_left, *bottom_right]), rotation
+
+
+def test_layout_splits_stacked_rows_and_levels_skewed_words():
+    """A 'line' holding two rows becomes two runs; on a page skewed 5 degrees, a row's words lie level on the
+    baseline the skew gives them (each word starts lower than the one before) and keep their size."""
+    skew = 5.0
+    cos, sin = math.cos(math.radians(skew)), math.sin(math.radians(skew))
+    words = []
+    for row, y in enumerate((100.0, 140.0)):
+        for i, x in enumerate((100.0, 260.0, 420.0)):
+            cx, cy = 300 + (x + 60 - 300) * cos - (y + 12 - 300) * sin, 300 + (x + 60 - 300) * sin + (y + 12 - 300) * cos
+            bw, bh = 120 * cos + 24 * sin, 120 * sin + 24 * cos  # the axis-aligned bounds of the turned word
+            words.append(Word(f"r{row}w{i}", (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)))
+    lines, _ = layout_lines([words], 600, 600, 0, skew)
+    assert [[word.text for word in line.words] for line in lines] == [["r0w0", "r0w1", "r0w2"], ["r1w0", "r1w1", "r1w2"]]
+    for line in lines:
+        assert line.size == pytest.approx(24, abs=0.5)
+        assert [word.width for word in line.words] == pytest.approx([120] * 3, abs=1)
+        baselines = [word.baseline for word in line.words]
+        assert np.diff(baselines) == pytest.approx([160 * sin] * 2, abs=0.5)  # down the skew, 160 px apart
+
+
+# ------------------------------------------------------------------------------------------------ copied pages
+
+
+def _text_pdf(rotation: int) -> bytes:
+    """A page of Helvetica words under /Rotate ``rotation``, its crop box inside a larger media box."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(500, 400))
+    page.obj.CropBox = pikepdf.Array([30, 40, 470, 380])
+    page.obj.Rotate = rotation
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 20 Tf 60 300 Td (alpha beta) Tj 0 -80 Td (gamma delta) Tj ET "
+                                        b"BT /F1 14 Tf 0 1 -1 0 400 100 Tm (sideways words) Tj ET")
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_grafted_words_land_on_the_page_words_whatever_the_rotation(rotation):
+    """The words pdfium reads from a rotated, cropped page (pixel boxes of a 150-dpi rendering) written back as
+    the text layer land on those very words: each one's box, read again, matches the original's."""
+    source = _text_pdf(rotation)
+    rendered = render_page(source, "pdf", 0, dpi=150, render=False)
+    originals = [word for word in rendered.words if word.text != "sideways" and word.text != "words"]
+    assert len(originals) == 4
+    ours = tuple((Word(word.text.upper(), word.box),) for word in originals)
+    buffer = io.BytesIO()
+    write_searchable_pdf([PdfPage(None, rendered.width, rendered.height, 150, ours, source_pdf=source)], buffer)
+    again = render_page(buffer.getvalue(), "pdf", 0, dpi=150, render=False)
+    boxes = {word.text: word.box for word in again.words}
+    for word in originals:
+        assert box_iou(boxes[word.text.upper()], word.box) > 0.8, (word, boxes.get(word.text.upper()))
+    with pikepdf.open(io.BytesIO(buffer.getvalue())) as pdf:
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) == rotation  # upright already: left as it is
+
+
+def _receipt_scans(tmp_path) -> tuple[dict, dict]:
+    """A SROIE receipt as scanned PDFs at 300 dpi: as it is (JPEG embedded unchanged), turned a quarter turn,
+    and skewed 4 degrees; the inputs' paths and the receipt's record."""
+    (record,) = load_manifest("sroie", 1)
+    image = Image.open(io.BytesIO(record["content"])).convert("RGB")
+    variants = {"upright": record["content"]}
+    for name, turned in (("turned", image.transpose(Image.Transpose.ROTATE_90)),
+                         ("skewed", image.rotate(-4, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC))):
+        buffer = io.BytesIO()
+        turned.save(buffer, format="JPEG", quality=92)
+        variants[name] = buffer.getvalue()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = {}
+    for name, data in variants.items():
+        paths[name] = folder / f"{name}.pdf"
+        paths[name].write_bytes(images_to_pdf([data], dpi=300))
+    return paths, variants
+
+
+def _render(path, dpi: float = 100, rotate: bool = True) -> np.ndarray:
+    document = pdfium.PdfDocument(str(path))
+    try:
+        page = document[0]
+        undo = 0 if rotate else (360 - page.get_rotation()) % 360
+        return np.asarray(page.render(scale=dpi / 72, rotation=undo).to_pil().convert("L"), dtype=np.float64)
+    finally:
+        document.close()
+
+
+@pytest.mark.data
+@needs_pdftotext
+def test_scans_are_kept_and_turned_pages_shown_upright(tmp_path):
+    paths, variants = _receipt_scans(tmp_path)
+    frame = read_documents(str(tmp_path / "in")).ocr.detect(orientation=True).ocr.recognize(positions_col="positions")
+    frame = frame.compute().set_index("path")
+    written = write_pdf(frame.reset_index(), str(tmp_path / "out"), progress=False)
+    assert not written.failed
+    for name, source in paths.items():
+        output = tmp_path / "out" / f"{name}.pdf"
+        row = frame.loc[str(source)]
+        with pikepdf.open(output) as pdf:
+            (image,) = pdf.pages[0].get_images().values()
+            assert image.read_raw_bytes() == variants[name]  # the scan's JPEG, byte for byte
+            assert int(pdf.pages[0].obj.get("/Rotate", 0)) == (90 if name == "turned" else 0)
+        assert np.abs(_render(output, rotate=False) - _render(source)).mean() < 0.5  # the page as scanned
+        assert output.stat().st_size <= 1.05 * source.stat().st_size + 50_000
+        extracted = subprocess.run(["pdftotext", str(output), "-"], capture_output=True, text=True, check=True).stdout
+        assert bag_of_words(row["text"], extracted).f1 >= 0.97, name  # every word whole, turned or skewed
+    upright = _render(tmp_path / "out" / "turned.pdf")
+    assert upright.shape == _render(paths["upright"]).shape  # shown upright: as tall as the upright receipt
+
+
+def _g4_tiff(path, pages: int) -> list[Image.Image]:
+    """A multi-page CCITT Group 4 TIFF of 1-bit pages with a word drawn on each."""
+    frames = []
+    for number in range(pages):
+        frame = Image.new("L", (800, 300), 255)
+        ImageDraw.Draw(frame).text((60, 100), f"page {number + 1}", fill=0, font=ImageFont.load_default(64))
+        frames.append(frame.convert("1"))
+    frames[0].save(path, format="TIFF", compression="group4", save_all=True, append_images=frames[1:], dpi=(200, 200))
+    return frames
+
+
+def test_tiff_pages_stay_bilevel_group4(tmp_path):
+    """A Group 4 TIFF comes back as Group 4 pages with the same pixels, no bigger than the TIFF plus the text."""
+    import pandas as pd
+
+    from dask_ocr.schema import BINARY_DTYPE, FLOAT_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, make_column
+
+    source = tmp_path / "fax.tif"
+    frames = _g4_tiff(source, 3)
+    positions = [[{"text": "page", "x": 60.0, "y": 110.0, "width": 150.0, "height": 50.0, "confidence": 1.0,
+                   "line": 0, "region": 0, "chars": []},
+                  {"text": str(number), "x": 240.0, "y": 110.0, "width": 40.0, "height": 50.0, "confidence": 1.0,
+                   "line": 0, "region": 1, "chars": []}] for number in (1, 2, 3)]
+    index = pd.RangeIndex(3)
+    frame = pd.DataFrame({"path": make_column([str(source)] * 3, STRING_DTYPE, index),
+                          "page": make_column([1, 2, 3], INT_DTYPE, index),
+                          "content": make_column([_png(f) for f in frames], BINARY_DTYPE, index),  # decoded: unused
+                          "width": make_column([800] * 3, INT_DTYPE, index),
+                          "height": make_column([300] * 3, INT_DTYPE, index),
+                          "dpi": make_column([200.0] * 3, FLOAT_DTYPE, index),
+                          "positions": make_column(positions, POSITIONS_DTYPE, index)})
+    (output,) = write_pdf(frame, str(tmp_path / "out"), progress=False)
+    with pikepdf.open(output) as pdf:
+        for number, page in enumerate(pdf.pages):
+            (image,) = page.get_images().values()
+            assert str(image.Filter[0] if isinstance(image.Filter, pikepdf.Array) else image.Filter) == "/CCITTFaxDecode"
+            assert int(image.BitsPerComponent) == 1
+            pixels = np.asarray(pikepdf.PdfImage(image).as_pil_image().convert("L"))
+            assert (pixels == np.asarray(frames[number].convert("L"))).all()
+    document = pdfium.PdfDocument(output)
+    assert [document[i].get_textpage().get_text_range().split() for i in range(3)] == [["page", str(n)] for n in (1, 2, 3)]
+    document.close()
+    assert (tmp_path / "out" / "fax.pdf").stat().st_size <= source.stat().st_size + 3 * 5_000
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
