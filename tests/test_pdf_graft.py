@@ -59,11 +59,12 @@ def test_layout_splits_stacked_rows_and_levels_skewed_words():
     words = []
     for row, y in enumerate((100.0, 140.0)):
         for i, x in enumerate((100.0, 260.0, 420.0)):
-            cx, cy = 300 + (x + 60 - 300) * cos - (y + 12 - 300) * sin, 300 + (x + 60 - 300) * sin + (y + 12 - 300) * cos
+            dx, dy = x + 60 - 300, y + 12 - 300  # the word's centre about the page's, turned by the skew
+            cx, cy = 300 + dx * cos - dy * sin, 300 + dx * sin + dy * cos
             bw, bh = 120 * cos + 24 * sin, 120 * sin + 24 * cos  # the axis-aligned bounds of the turned word
             words.append(Word(f"r{row}w{i}", (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)))
     lines, _ = layout_lines([words], 600, 600, 0, skew)
-    assert [[word.text for word in line.words] for line in lines] == [["r0w0", "r0w1", "r0w2"], ["r1w0", "r1w1", "r1w2"]]
+    assert [[word.text for word in line.words] for line in lines] == [[f"r{r}w{i}" for i in range(3)] for r in (0, 1)]
     for line in lines:
         assert line.size == pytest.approx(24, abs=0.5)
         assert [word.width for word in line.words] == pytest.approx([120] * 3, abs=1)
@@ -115,8 +116,8 @@ def _receipt_scans(tmp_path) -> tuple[dict, dict]:
     (record,) = load_manifest("sroie", 1)
     image = Image.open(io.BytesIO(record["content"])).convert("RGB")
     variants = {"upright": record["content"]}
-    for name, turned in (("turned", image.transpose(Image.Transpose.ROTATE_90)),
-                         ("skewed", image.rotate(-4, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC))):
+    skewed = image.rotate(-4, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
+    for name, turned in (("turned", image.transpose(Image.Transpose.ROTATE_90)), ("skewed", skewed)):
         buffer = io.BytesIO()
         turned.save(buffer, format="JPEG", quality=92)
         variants[name] = buffer.getvalue()
@@ -197,12 +198,14 @@ def test_tiff_pages_stay_bilevel_group4(tmp_path):
     with pikepdf.open(output) as pdf:
         for number, page in enumerate(pdf.pages):
             (image,) = page.get_images().values()
-            assert str(image.Filter[0] if isinstance(image.Filter, pikepdf.Array) else image.Filter) == "/CCITTFaxDecode"
+            filters = image.Filter if isinstance(image.Filter, pikepdf.Array) else [image.Filter]
+            assert [str(name) for name in filters] == ["/CCITTFaxDecode"]
             assert int(image.BitsPerComponent) == 1
             pixels = np.asarray(pikepdf.PdfImage(image).as_pil_image().convert("L"))
             assert (pixels == np.asarray(frames[number].convert("L"))).all()
     document = pdfium.PdfDocument(output)
-    assert [document[i].get_textpage().get_text_range().split() for i in range(3)] == [["page", str(n)] for n in (1, 2, 3)]
+    texts = [document[i].get_textpage().get_text_range().split() for i in range(3)]
+    assert texts == [["page", str(n)] for n in (1, 2, 3)]
     document.close()
     assert (tmp_path / "out" / "fax.pdf").stat().st_size <= source.stat().st_size + 3 * 5_000
 
