@@ -20,6 +20,7 @@ from dask_ocr.geometry import box_iou
 from dask_ocr.metrics import bag_of_words
 from dask_ocr.samples import images_to_pdf
 from dask_ocr.sinks.pdf_writer import PdfPage, image_to_page, write_searchable_pdf
+from dask_ocr.sinks.pdfa import pdfa_problems, version_key
 from dask_ocr.sinks.text_layer import _unskewed_size, layout_lines
 
 from ocrdata import load_manifest
@@ -214,3 +215,75 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------ PDF/A
+
+
+def _scan_with_info(path, title: str) -> list[dict]:
+    """A one-page scanned PDF with a title and author, and its positions cell."""
+    image = Image.new("L", (600, 200), 255)
+    ImageDraw.Draw(image).text((40, 60), "archive copy", fill=0, font=ImageFont.load_default(48))
+    with pikepdf.open(io.BytesIO(images_to_pdf([_png(image)], dpi=150))) as pdf:
+        pdf.docinfo["/Title"], pdf.docinfo["/Author"] = title, "Records Office"
+        pdf.save(path)
+    return [{"text": "archive", "x": 40.0, "y": 60.0, "width": 180.0, "height": 50.0, "confidence": 1.0, "line": 0,
+             "region": 0, "chars": []},
+            {"text": "copy", "x": 240.0, "y": 60.0, "width": 110.0, "height": 50.0, "confidence": 1.0, "line": 0,
+             "region": 1, "chars": []}]
+
+
+def test_pdfa_2b_with_the_source_information_kept_where_nothing_forbids_it(tmp_path):
+    import pandas as pd
+
+    from dask_ocr.schema import BINARY_DTYPE, INT_DTYPE, POSITIONS_DTYPE, STRING_DTYPE, TEXT_SOURCE_COL, make_column
+
+    scan = tmp_path / "in" / "scan.pdf"
+    scan.parent.mkdir()
+    positions = _scan_with_info(scan, "Minutes 1987")
+    letter = tmp_path / "in" / "letter.pdf"  # born digital, its Helvetica not embedded: PDF/A forbids that
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(300, 200))
+    helvetica = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pdf.make_indirect(helvetica)))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 18 Tf 30 100 Td (typed letter) Tj ET")
+    pdf.save(letter)
+    index = pd.RangeIndex(2)
+    frame = pd.DataFrame({"path": make_column([str(scan), str(letter)], STRING_DTYPE, index),
+                          "page": make_column([1, 1], INT_DTYPE, index),
+                          "content": make_column([render_page(scan.read_bytes(), "pdf", 0, dpi=150).content, None],
+                                                 BINARY_DTYPE, index),
+                          "positions": make_column([positions, None], POSITIONS_DTYPE, index),
+                          TEXT_SOURCE_COL: make_column(["ocr", "text_layer"], STRING_DTYPE, index)})
+    written = write_pdf(frame, str(tmp_path / "out"), progress=False)
+    assert list(written.not_pdfa) == [str(letter)] and "Helvetica" in written.not_pdfa[str(letter)]
+    with pikepdf.open(tmp_path / "out" / "scan.pdf") as pdf:
+        meta = pdf.open_metadata()
+        assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("2", "B")
+        assert meta["dc:title"] == "Minutes 1987" and str(pdf.docinfo["/Author"]) == "Records Office"
+        assert str(pdf.docinfo["/Producer"]).startswith("dask_ocr ")
+        (intent,) = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFA1" and int(intent.DestOutputProfile.N) == 3
+        assert intent.DestOutputProfile.read_bytes()[36:40] == b"acsp"  # an ICC profile
+        assert version_key(pdf.pdf_version) <= (1, 7)
+    with pikepdf.open(tmp_path / "out" / "letter.pdf") as pdf:
+        assert "pdfaid:part" not in pdf.open_metadata() and "/OutputIntents" not in pdf.Root
+    if shutil.which("qpdf"):
+        for name in ("scan", "letter"):
+            check = subprocess.run(["qpdf", "--check", str(tmp_path / "out" / f"{name}.pdf")], capture_output=True)
+            assert check.returncode == 0, check.stdout
+
+
+def test_pdfa_problems_names_what_pdfa_forbids():
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page()
+    page.obj.Annots = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 10, 10], F=0))])
+    pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+    lzw = pikepdf.Stream(pdf, b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01")
+    lzw.Filter = pikepdf.Name.LZWDecode
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(X=pdf.make_indirect(lzw)))
+    problems = pdfa_problems(pdf, "2.0")
+    assert problems[:2] == ["PDF 2.0 (PDF/A-2 is PDF 1.7 at most)", "document actions"]
+    assert {"annotations that are hidden or not printed", "LZW-compressed streams"} <= set(problems)
+    assert pdfa_problems(pikepdf.new(), "1.5") == []

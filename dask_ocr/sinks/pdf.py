@@ -33,7 +33,8 @@ from ..orientation import ORIENTATION_COL, SKEW_COL
 from ..readers import fs_path
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
 from .files import RecordError, folder_lock, read_record, write_atomically, write_record
-from .pdf_writer import PdfPage, PdfWord, version_key, write_searchable_pdf
+from .pdf_writer import PdfPage, PdfWord, write_searchable_pdf
+from .pdfa import KEPT_INFO, finish_document, version_key
 
 __all__ = ["PARTS_DIR", "PDF_JOB_FILE", "WrittenPdfs", "pdf_folder_problem", "pending_documents", "write_pdf"]
 
@@ -61,6 +62,7 @@ class _PdfJob:
     password: str | None = None
     keep_actions: bool = False
     skip: frozenset = frozenset()
+    pdfa: bool = True
 
 
 class WrittenPdfs(list):
@@ -70,17 +72,21 @@ class WrittenPdfs(list):
     ----------
     failed : dict
         ``{document path: reason}`` of every document left unwritten.
+    not_pdfa : dict
+        ``{document path: reason}`` of every written document that PDF/A-2b was asked of but that holds what
+        PDF/A-2b forbids (written as plain PDF).
     """
 
-    def __init__(self, written: list[str], failed: dict[str, str]):
+    def __init__(self, written: list[str], failed: dict[str, str], not_pdfa: dict[str, str] | None = None):
         super().__init__(written)
         self.failed = dict(failed)
+        self.not_pdfa = dict(not_pdfa or {})
 
 
 def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = "content",
               keep_born_digital: bool = True, jpeg_quality: int | None = None, overwrite: bool = False,
               resume: bool = False, password: str | None = None, keep_actions: bool = False,
-              storage_options: dict | None = None, progress: bool = True) -> WrittenPdfs:
+              storage_options: dict | None = None, progress: bool = True, pdfa: bool = True) -> WrittenPdfs:
     """Write one searchable PDF per document of ``df``: the page images with an invisible, selectable text layer.
 
     Rows are grouped by ``path`` (one document) and ordered by ``page``, wherever their partitions are; frames
@@ -125,12 +131,19 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
         Passed to fsspec, for the output and for reading source PDFs.
     progress : bool
         Report finished partitions and documents on standard error (dask frames).
+    pdfa : bool
+        Write PDF/A-2b (sRGB output intent, XMP ``pdfaid``) where nothing in a document forbids it: pages made
+        from scans always qualify; a copied page with, e.g., a font that is not embedded does not, and its
+        document is written as plain PDF and named in ``not_pdfa`` (checks of this library's own, see
+        :mod:`dask_ocr.sinks.pdfa`).  The title, author, subject, keywords, creator and creation date of a
+        source PDF are kept.
 
     Returns
     -------
     WrittenPdfs
         The written PDF paths, in the order the documents first appear (a list), with ``failed``:
-        ``{document path: reason}`` of the documents left unwritten.
+        ``{document path: reason}`` of the documents left unwritten, and ``not_pdfa``: ``{document path:
+        reason}`` of the written documents that could not be PDF/A-2b.
 
     Raises
     ------
@@ -153,19 +166,23 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
         record = _read_pdf_record(fs, root, overwrite)
         skip = frozenset(_complete(record, fs, root)) if resume else frozenset()
         job = _PdfJob(fs, root, positions_col, image_col, bool(keep_born_digital), jpeg_quality,
-                      tuple(sorted((storage_options or {}).items())), password, bool(keep_actions), skip)
+                      tuple(sorted((storage_options or {}).items())), password, bool(keep_actions), skip,
+                      bool(pdfa))
         columns = [c for c in ("path", "page", image_col, "width", "height", "dpi", "capped", positions_col,
                                TEXT_SOURCE_COL, ORIENTATION_COL, SKEW_COL, ERROR_COL) if c in df.columns]
         _remove_parts(fs, root)  # partials of an interrupted run
         try:
             summaries = _run(df[columns], job, progress)
-            written, failed = _merge_all(summaries, job, record, overwrite, hasattr(df, "to_delayed"), progress)
+            written, failed, not_pdfa = _merge_all(summaries, job, record, overwrite, hasattr(df, "to_delayed"),
+                                                   progress)
         finally:
             _remove_parts(fs, root)
     _report([problem for summary in summaries for problem in summary["problems"]])
     for doc, reason in failed.items():
         logger.warning("write_pdf: %s not written: %s", doc, reason)
-    return WrittenPdfs(written, failed)
+    for doc, reason in not_pdfa.items():
+        logger.info("write_pdf: %s written as plain PDF, not PDF/A-2b: %s", doc, reason)
+    return WrittenPdfs(written, failed, not_pdfa)
 
 
 def _remove_parts(fs, root: str) -> None:
@@ -272,8 +289,9 @@ def _run(frame, job: _PdfJob, progress: bool) -> list[dict]:
 
 
 def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: bool, distributed: bool,
-               progress: bool) -> tuple[list[str], dict[str, str]]:
-    """Stage two: one merge per document (a task each for dask frames); the written paths and the failures."""
+               progress: bool) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """Stage two: one merge per document (a task each for dask frames); the written paths, the failures and why
+    written documents are not PDF/A-2b."""
     documents: dict[str, list[dict]] = {}
     failed: dict[str, str] = {}
     for summary in summaries:
@@ -310,15 +328,17 @@ def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: boo
 
         tasks = [dask.delayed(_merge_safely)(*merge) for merge in merges]
         results = compute_with_progress(tasks, current_client(), progress, what="PDF documents merged") if tasks else []
-    written = []
-    for (doc, target), problem in zip(todo.items(), results, strict=True):
+    written, not_pdfa = [], {}
+    for (doc, target), (problem, not_archival) in zip(todo.items(), results, strict=True):
         if problem is None:
             written.append(target)
             record["files"][target.rsplit("/", 1)[-1]]["complete"] = True
+            if not_archival:
+                not_pdfa[doc] = "; ".join(not_archival)
         else:
             failed[doc] = problem
     write_record(job.fs, f"{job.root}/{PDF_JOB_FILE}", record)
-    return written, failed
+    return written, failed, not_pdfa
 
 
 # ------------------------------------------------------------------------------------------------ partials
@@ -365,11 +385,12 @@ def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: _
             keys.append(key)
     if not pages:
         return {"doc": doc, "part": None, "keys": [], "problems": problems}
+    source = sources.get(doc) if any(page.source_pdf is not None for page in pages) else None
     part = f"{job.root}/{PARTS_DIR}/{document_key(doc)}/{keys[0][0]:06d}-{partition:06d}.pdf"
     job.fs.makedirs(part.rsplit("/", 1)[0], exist_ok=True)
     write_atomically(job.fs, part, lambda handle: write_searchable_pdf(pages, handle, job.jpeg_quality,
                                                                        keep_actions=job.keep_actions))
-    return {"doc": doc, "part": part, "keys": keys, "problems": problems}
+    return {"doc": doc, "part": part, "keys": keys, "problems": problems, "info": source and source.info()}
 
 
 def _rows(frame) -> list[dict]:
@@ -460,7 +481,7 @@ class _Source:
     kind: str
     handle: BinaryIO | bytes
     offsets: list | None = None
-    pages: int | None = None
+    facts: tuple | None = None
 
     def frame_offset(self, index: int) -> int | None:
         """Where TIFF page ``index``'s directory starts (the chain is walked once per source)."""
@@ -469,14 +490,22 @@ class _Source:
         return self.offsets[index] if 0 <= index < len(self.offsets) else None
 
     def page_count(self) -> int:
-        """The number of pages of a PDF source (counted once)."""
-        if self.pages is None:
+        """The number of pages of a PDF source."""
+        return self._facts()[0]
+
+    def info(self) -> dict[str, str]:
+        """The document information of a PDF source that a searchable copy keeps (see ``pdfa.KEPT_INFO``)."""
+        return self._facts()[1]
+
+    def _facts(self) -> tuple[int, dict[str, str]]:
+        if self.facts is None:
             import pikepdf
 
             data = self.handle
             with pikepdf.open(io.BytesIO(data) if isinstance(data, bytes) else data) as pdf:
-                self.pages = len(pdf.pages)
-        return self.pages
+                info = {key: str(pdf.docinfo[key]) for key in KEPT_INFO if key in pdf.docinfo}
+                self.facts = (len(pdf.pages), info)
+        return self.facts
 
     def content(self) -> bytes:
         self.handle.seek(0)
@@ -576,34 +605,33 @@ def output_names(docs: list[str]) -> dict[str, str]:
             for doc, stem in stems.items()}
 
 
-def _merge_safely(parts: list[dict], target: str, job: _PdfJob) -> str | None:
-    """Merge one document (see :func:`_merge_document`); None, or the reason it failed."""
+def _merge_safely(parts: list[dict], target: str, job: _PdfJob) -> tuple[str | None, tuple[str, ...]]:
+    """Merge one document (see :func:`_merge_document`): the reason it failed (None: written), and why it is
+    not PDF/A-2b."""
     try:
-        _merge_document(parts, target, job)
+        return None, _merge_document(parts, target, job)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        return f"{type(exc).__name__}: {exc}", ()
 
 
-def _merge_document(parts: list[dict], target: str, job: _PdfJob) -> str:
-    """Merge a document's partial PDFs into ``target``, every page in ``(page, partition, row)`` order."""
+def _merge_document(parts: list[dict], target: str, job: _PdfJob) -> tuple[str, ...]:
+    """Merge a document's partial PDFs into ``target``, every page in ``(page, partition, row)`` order, with the
+    source's document information, as PDF/A-2b when asked and possible; return why it is not PDF/A-2b."""
     import pikepdf
 
     fs = job.fs
     order = sorted((key, i, index) for i, part in enumerate(parts) for index, key in enumerate(part["keys"]))
-    if len(parts) == 1 and [index for _, _, index in order] == list(range(len(order))):
-        fs.mv(parts[0]["part"], target)  # one partial, already in order
-    else:
-        with ExitStack() as stack:
-            sources = [stack.enter_context(pikepdf.open(stack.enter_context(fs.open(part["part"], "rb"))))
-                       for part in parts]
-            merged = stack.enter_context(pikepdf.new())
-            for _, i, index in order:
-                merged.pages.append(sources[i].pages[index])
-            version = max((source.pdf_version for source in sources), key=version_key)
-            write_atomically(fs, target, lambda handle: merged.save(handle, min_version=version))
-        fs.rm([part["part"] for part in parts])
-    return target
+    with ExitStack() as stack:
+        sources = [stack.enter_context(pikepdf.open(stack.enter_context(fs.open(part["part"], "rb"))))
+                   for part in parts]
+        merged = stack.enter_context(pikepdf.new())
+        for _, i, index in order:
+            merged.pages.append(sources[i].pages[index])
+        version = max((source.pdf_version for source in sources), key=version_key)
+        problems = finish_document(merged, version, parts[0].get("info"), job.pdfa)
+        write_atomically(fs, target, lambda handle: merged.save(handle, min_version=version))
+    fs.rm([part["part"] for part in parts])
+    return problems
 
 
 def _report(problems: list[tuple]) -> None:

@@ -34,9 +34,10 @@ from PIL import Image, ImageOps
 from ..decode import to_8bit
 from ..documents import Word as PdfWord  # a word and its box (x0, y0, x1, y1) in page-image pixels
 from ..geometry import compose_affine
+from .pdfa import finish_document, version_key
 from .text_layer import TextEncoder, layout_lines, line_operators, matrix_operator, to_unicode_cmap, type0_font
 
-__all__ = ["PdfWord", "PdfPage", "write_searchable_pdf", "version_key", "drop_active_content"]
+__all__ = ["PdfWord", "PdfPage", "write_searchable_pdf", "drop_active_content"]
 
 #: Resource name of the text layer's font on each page (a digit is appended while the page already uses it).
 FONT_RESOURCE = "/OCRText"
@@ -83,7 +84,8 @@ class PdfPage:
 
 
 def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | BinaryIO,
-                         jpeg_quality: int | None = None, keep_actions: bool = False) -> None:
+                         jpeg_quality: int | None = None, keep_actions: bool = False, pdfa: bool = False,
+                         info: dict | None = None) -> tuple[str, ...]:
     """Write ``pages`` as one searchable PDF, one PDF page per :class:`PdfPage`, in order.
 
     Parameters
@@ -100,6 +102,16 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
         Keep the active content of copied pages: JavaScript, launch, form submission and the other
         :data:`ACTIVE_ACTIONS` of their annotations and page actions.  By default they are dropped and plain
         links (to pages, to URLs) kept.
+    pdfa : bool
+        Make the file PDF/A-2b where nothing in it forbids that (:mod:`~dask_ocr.sinks.pdfa`).
+    info : dict, optional
+        Document information to keep (``{"/Title": ..., "/Author": ...}``, see
+        :data:`~dask_ocr.sinks.pdfa.KEPT_INFO`); the ``Producer`` is always ours.
+
+    Returns
+    -------
+    tuple of str
+        Why the file is not PDF/A-2b (empty when it is, or when ``pdfa`` is false).
 
     Raises
     ------
@@ -135,12 +147,10 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
                 target.obj.Rotate = (rotation - page.orientation) % 360
         if font is not None:
             font.ToUnicode = pdf.make_stream(to_unicode_cmap(encoder.extra))
-        pdf.save(output, min_version=max(versions, key=version_key))
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """``"1.7"`` -> ``(1, 7)``: PDF versions in the order they compare."""
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
+        version = max(versions, key=version_key)
+        problems = finish_document(pdf, version, info, pdfa)
+        pdf.save(output, min_version=version)
+    return problems
 
 
 def _check_page(page: PdfPage, number: int) -> None:
