@@ -81,6 +81,8 @@ class RenderedPage:
         Words of the text layer, boxes in pixels of this rendering.
     notes : tuple of str
         What was assumed about the page (e.g. a resolution the file does not give).
+    invisible_text : bool
+        The text layer is all invisible text (render mode 3): an earlier OCR's layer, not text drawn on the page.
     """
 
     content: bytes
@@ -93,6 +95,7 @@ class RenderedPage:
     text: str | None = None
     words: tuple[Word, ...] = ()
     notes: tuple[str, ...] = ()
+    invisible_text: bool = False
 
 
 # --------------------------------------------------------------------------------------------------------- sniffing
@@ -273,6 +276,18 @@ def _text_layer(textpage, to_pixels, width: int, height: int) -> tuple[str | Non
     return (text if text.strip() else None), tuple(words)
 
 
+def _all_invisible(textpage) -> bool:
+    """Whether every character of the text layer that has a text object is drawn invisibly (render mode 3)."""
+    import pypdfium2.raw as pdfium_c
+
+    modes = set()
+    for i in range(textpage.count_chars()):
+        text_object = pdfium_c.FPDFText_GetTextObject(textpage, i)
+        if text_object:
+            modes.add(pdfium_c.FPDFTextObj_GetTextRenderMode(text_object))
+    return modes == {pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE}
+
+
 def _render_png(page, width: int, height: int) -> bytes:
     """Rasterise ``page`` (its /Rotate, annotations and form fields included) to an RGB PNG of exactly this size."""
     import pypdfium2 as pdfium
@@ -306,7 +321,8 @@ def _pdf_page(document, index: int, dpi: float, max_pixels: int, render: bool) -
         textpage = page.get_textpage()
         text, words = _text_layer(textpage, lambda box: _to_pixels(box, bbox, rotation, sx, sy), width, height)
         content = _render_png(page, width, height) if render else b""
-        return RenderedPage(content, width, height, used_dpi, capped, width_pt, height_pt, text, words)
+        return RenderedPage(content, width, height, used_dpi, capped, width_pt, height_pt, text, words,
+                            invisible_text=text is not None and _all_invisible(textpage))
     finally:
         if textpage is not None:
             textpage.close()

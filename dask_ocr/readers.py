@@ -220,6 +220,7 @@ class DocumentOptions:
     use_text_layer: bool
     min_text_chars: int
     password: str | None
+    redo_ocr: bool = False
 
 
 def _document_pages(fs, path: str, password: str | None) -> list[tuple]:
@@ -237,6 +238,34 @@ def _document_pages(fs, path: str, password: str | None) -> list[tuple]:
         message = str(exc) if isinstance(exc, RowError) else f"cannot read {path}: {type(exc).__name__}: {exc}"
         return [(path, None, None, 0, message, None)]
     return [(path, kind, index, count, None, offset) for index, offset in enumerate(offsets)]
+
+
+def page_selection(pages: str | Sequence[int]):
+    """A test ``page number -> bool`` from ``"1-3,7,10-"`` (1-based, inclusive ranges) or a list of numbers.
+
+    Raises
+    ------
+    ValueError
+        A part that is not a number or a range of them, or a page number below 1.
+    """
+    if not isinstance(pages, str):
+        numbers = {int(number) for number in pages}
+        if any(number < 1 for number in numbers):
+            raise ValueError(f"page numbers start at 1, got {sorted(numbers)[0]}")
+        return numbers.__contains__
+    ranges = []
+    for part in pages.replace(" ", "").split(","):
+        first, dash, last = part.partition("-")
+        try:
+            low = int(first)
+            high = (int(last) if last else math.inf) if dash else low
+        except ValueError:
+            raise ValueError(f"pages: {part!r} is not a page number or a range like 2-5 or 3- (in {pages!r})") \
+                from None
+        if low < 1 or high < low:
+            raise ValueError(f"pages: {part!r} is not a range of pages from 1 upwards (in {pages!r})")
+        ranges.append((low, high))
+    return lambda number: any(low <= number <= high for low, high in ranges)
 
 
 def _count_pages(fs, files: list[str], password: str | None) -> list[tuple]:
@@ -259,7 +288,7 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
                    npartitions: int | None = None, use_text_layer: bool = True, min_text_chars: int | None = None,
                    password: str | None = None,
                    max_page_pixels: int | None = None, storage_options: dict | None = None,
-                   recursive: bool = False):
+                   recursive: bool = False, redo_ocr: bool = False, pages: str | Sequence[int] | None = None):
     """Read PDFs, multi-page TIFFs and images into a Dask DataFrame with one row per page.
 
     The client only lists the files and counts their pages (many files at once, on threads); pages are
@@ -292,6 +321,13 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
         Passed to fsspec.
     recursive : bool
         Directories: also read their subdirectories.
+    redo_ocr : bool
+        OCR again the pages whose text layer is all invisible text (an earlier OCR's layer), noted in
+        ``notes``; :func:`~dask_ocr.write_pdf` then replaces that layer with the new one.  Pages with visible
+        text are still read from it.  (``use_text_layer=False`` OCRs every page.)
+    pages : str or sequence of int, optional
+        Only these pages (1-based) of every document: ``"1-3,7"``, ``"2-"`` or ``[1, 2, 3]``; a document
+        with none of them gives no row.
 
     Returns
     -------
@@ -308,11 +344,14 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     options = DocumentOptions(float(dpi or defaults.DPI),
                               int(max_page_pixels or defaults.MAX_PAGE_PIXELS), bool(use_text_layer),
                               int(defaults.MIN_TEXT_CHARS if min_text_chars is None else min_text_chars),
-                              password)
+                              password, bool(redo_ocr))
     if options.dpi <= 0:
         raise ValueError(f"dpi must be > 0, got {dpi}")
     fs, files = list_files(paths, storage_options, suffixes=DOCUMENT_SUFFIXES, recursive=recursive)
+    wanted = None if pages is None else page_selection(pages)
     items = _count_pages(fs, files, password)
+    if wanted is not None:
+        items = [item for item in items if item[2] is None or wanted(item[2] + 1)]
     per_partition = pages_per_partition or min(defaults.MAX_PAGES_PER_PARTITION,
                                                default_files_per_partition(len(items), npartitions))
     return _partitioned(_ReadPages(fs, options), items, per_partition, pages_frame([], 0), "pages_per_partition")
@@ -353,6 +392,8 @@ def _render(handle, kind: str, index: int, offset: int | None, options: Document
     if options.use_text_layer and kind == "pdf":
         page = render_page(handle, kind, index, render=False, **settings)
         problem = text_layer_problem(page.text) if has_text_layer(page, options.min_text_chars) else None
+        if problem is None and options.redo_ocr and page.invisible_text:
+            problem = "the text layer is an earlier OCR's (all invisible)"
         if problem:
             notes.append(f"{problem}: the page was OCR'd instead")
         elif has_text_layer(page, options.min_text_chars):

@@ -287,3 +287,61 @@ def test_pdfa_problems_names_what_pdfa_forbids():
     assert problems[:2] == ["PDF 2.0 (PDF/A-2 is PDF 1.7 at most)", "document actions"]
     assert {"annotations that are hidden or not printed", "LZW-compressed streams"} <= set(problems)
     assert pdfa_problems(pikepdf.new(), "1.5") == []
+
+
+# ------------------------------------------------------------------------------------------------ modes
+
+
+def _old_ocr_pdf(path) -> None:
+    """A two-page scan whose first page carries an earlier OCR's invisible layer ("stale wording here"), drawn
+    in a form XObject as OCRmyPDF draws its layers; the second page has visible text."""
+    image = Image.new("L", (600, 200), 255)
+    ImageDraw.Draw(image).text((40, 60), "fresh words", fill=0, font=ImageFont.load_default(48))
+    buffer = io.BytesIO()
+    stale = tuple((Word(text, (40.0 + 170 * i, 60.0, 200.0 + 170 * i, 110.0)),) for i, text in
+                  enumerate(["stale", "wording", "here"]))
+    write_searchable_pdf([PdfPage(_png(image), 600, 200, 150, stale)], buffer)
+    with pikepdf.open(io.BytesIO(buffer.getvalue())) as pdf:
+        page = pdf.pages[0]
+        page.contents_coalesce()
+        form = pikepdf.Stream(pdf, page.obj.Contents.read_bytes(), Type=pikepdf.Name.XObject,
+                              Subtype=pikepdf.Name.Form, BBox=page.mediabox, Resources=page.obj.Resources)
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Layer=pdf.make_indirect(form)))
+        page.obj.Contents = pdf.make_stream(b"q /Layer Do Q")
+        typed = pdf.add_blank_page(page_size=(300, 200))
+        font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+        typed.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pdf.make_indirect(font)))
+        typed.obj.Contents = pdf.make_stream(b"BT /F1 18 Tf 30 100 Td (typed and visible text) Tj ET")
+        pdf.save(path)
+
+
+def test_redo_ocr_replaces_an_earlier_invisible_layer_and_keeps_visible_text(tmp_path, fake):
+    source = tmp_path / "in" / "old.pdf"
+    source.parent.mkdir()
+    _old_ocr_pdf(source)
+    skipped = read_documents(str(source)).compute()
+    assert skipped["text_layer"].notna().all()  # by default, both layers are taken as they are
+    redone = read_documents(str(source), redo_ocr=True).compute()
+    assert redone["text_layer"].isna().tolist() == [True, False]
+    assert "earlier OCR" in redone["notes"].iloc[0]
+    frame = redone.ocr.detect().ocr.recognize(positions_col="positions")
+    written = write_pdf(frame, str(tmp_path / "out"), progress=False)
+    document = pdfium.PdfDocument(written[0])
+    first, second = (document[i].get_textpage().get_text_range().split() for i in range(2))
+    document.close()
+    assert first == [frame["text"].iloc[0]]  # the new reading (the fake model's), the stale words gone
+    assert second == ["typed", "and", "visible", "text"]
+
+
+def test_pages_selects_page_numbers(tmp_path):
+    from dask_ocr.readers import page_selection
+
+    source = tmp_path / "three.pdf"
+    blank = _png(Image.new("L", (100, 100), 255))
+    source.write_bytes(images_to_pdf([blank] * 5, dpi=72))
+    assert read_documents(str(source), pages="2-3,5").compute()["page"].tolist() == [2, 3, 5]
+    assert read_documents(str(source), pages=[4]).compute()["page"].tolist() == [4]
+    assert [n for n in range(1, 9) if page_selection("1,6-")(n)] == [1, 6, 7, 8]
+    for bad in ("x", "0-2", "5-3", "2,,3"):
+        with pytest.raises(ValueError, match="pages"):
+            read_documents(str(source), pages=bad)

@@ -37,7 +37,7 @@ from ..geometry import compose_affine
 from .pdfa import finish_document, version_key
 from .text_layer import TextEncoder, layout_lines, line_operators, matrix_operator, to_unicode_cmap, type0_font
 
-__all__ = ["PdfWord", "PdfPage", "write_searchable_pdf", "drop_active_content"]
+__all__ = ["PdfWord", "PdfPage", "write_searchable_pdf", "drop_active_content", "strip_invisible_text"]
 
 #: Resource name of the text layer's font on each page (a digit is appended while the page already uses it).
 FONT_RESOURCE = "/OCRText"
@@ -248,15 +248,84 @@ def image_to_page(page: pikepdf.Page, width: int, height: int, rotation: int) ->
 
 def _graft_text(target: pikepdf.Page, lines: list, to_image: np.ndarray, page: PdfPage, rotation: int,
                 font: pikepdf.Object, encoder: TextEncoder) -> None:
-    """Draw ``lines`` (upright frame, see :func:`~dask_ocr.sinks.text_layer.layout_lines`) invisibly over
-    ``target``, its own content wrapped in ``q … Q``."""
+    """Draw ``lines`` (turned frame, see :func:`~dask_ocr.sinks.text_layer.layout_lines`) invisibly over
+    ``target``, its own content wrapped in ``q … Q`` and stripped of any earlier invisible text layer."""
     flip = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])  # text space: y grows upwards
     matrix = compose_affine(compose_affine(image_to_page(target, page.width, page.height, rotation), to_image), flip)
+    strip_invisible_text(target)
     name = _free_font_name(target)
     target.add_resource(font, Name.Font, name=name)
     operators = "\n".join(filter(None, (line_operators(line, str(name), encoder) for line in lines)))
     target.contents_add(b"q\n", prepend=True)
     target.contents_add(f"\nQ\nq {matrix_operator(matrix)}\n{operators}\nQ\n".encode("ascii"))
+
+
+_SHOW_TEXT = frozenset({"Tj", "TJ", "'", '"'})
+_TEXT_STATE = frozenset({"Tc", "Tw", "Tz", "TL", "Tf", "Tr", "Ts"})  # allowed outside BT; they outlive ET
+
+
+def strip_invisible_text(page: pikepdf.Page) -> int:
+    """Remove from ``page`` (its content and the forms it draws) every text object that shows only invisible
+    text (render mode 3): an earlier OCR layer, which a new one replaces.  Visible text is never touched.
+
+    Returns
+    -------
+    int
+        The number of text objects removed.
+    """
+    removed = _strip_stream(page.obj, is_page=True)
+    seen = set()
+    forms = [page.obj.get(Name.Resources, Dictionary())]
+    while forms:
+        resources = forms.pop()
+        for xobject in resources.get(Name.XObject, Dictionary()).values():
+            if isinstance(xobject, pikepdf.Stream) and xobject.get(Name.Subtype) == Name.Form \
+                    and xobject.objgen not in seen:
+                seen.add(xobject.objgen)
+                removed += _strip_stream(xobject, is_page=False)
+                forms.append(xobject.get(Name.Resources, Dictionary()))
+    return removed
+
+
+def _strip_stream(holder, is_page: bool) -> int:
+    """Drop the invisible-only text objects of one content stream (a page's, or a form's); how many."""
+    instructions = pikepdf.parse_content_stream(holder)
+    kept, block, removed = [], None, 0
+    mode, stack = 0, []
+    shown = set()  # render modes text was shown in, within the current block
+    for instruction in instructions:
+        operator = str(instruction.operator)
+        if operator == "q":
+            stack.append(mode)
+        elif operator == "Q" and stack:
+            mode = stack.pop()
+        elif operator == "Tr" and instruction.operands:
+            mode = int(instruction.operands[0])
+        if operator == "BT":
+            block, shown = [instruction], set()
+            continue
+        if block is None:
+            kept.append(instruction)
+            continue
+        block.append(instruction)
+        if operator in _SHOW_TEXT:
+            shown.add(mode == 3)
+        if operator == "ET":
+            if shown == {True}:  # only invisible text: keep just the text state it leaves behind
+                kept.extend(item for item in block if str(item.operator) in _TEXT_STATE)
+                removed += 1
+            else:
+                kept.extend(block)
+            block = None
+    if block is not None:  # an unterminated text object is left as it was
+        kept.extend(block)
+    if removed:
+        data = pikepdf.unparse_content_stream(kept)
+        if is_page:
+            pikepdf.Page(holder).contents_coalesce()  # one stream, then rewritten
+            holder = holder.Contents
+        holder.write(data)
+    return removed
 
 
 def _free_font_name(page: pikepdf.Page) -> Name:
