@@ -58,6 +58,9 @@ UPRIGHT_CONFIDENCE = 0.9
 
 #: Documents (``read_documents``): the resolution PDF pages are rasterised at (dpi).
 DPI = 200
+#: A scanned PDF page (one image covering it) is read at its image's own resolution, but never below this dpi
+#: (where the scan is coarser, the page is upsampled to it); None: always at ``DPI``.
+NATIVE_MIN_DPI = 150.0
 #: An enormous page is rendered at the highest dpi whose image has at most this many pixels.
 MAX_PAGE_PIXELS = 60_000_000
 #: A PDF page whose text layer has at least this many non-space characters is read from it, not OCR'd.

@@ -36,6 +36,7 @@ __all__ = [
     "text_layer_problem",
     "tiff_frame_offsets",
     "tiff_frame",
+    "scan_dpi",
 ]
 
 
@@ -308,7 +309,26 @@ def _render_png(page, width: int, height: int) -> bytes:
         bitmap.close()
 
 
-def _pdf_page(document, index: int, dpi: float, max_pixels: int, render: bool) -> RenderedPage:
+def scan_dpi(page) -> float | None:
+    """The resolution of a scanned PDF page's image: the page shows one image covering nine tenths of it or
+    more (besides any text, such as an OCR layer); None for any other page."""
+    import pypdfium2.raw as pdfium_c
+
+    images = [item for item in page.get_objects(max_depth=2) if item.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+    if len(images) != 1:
+        return None
+    left, bottom, right, top = images[0].get_bounds()
+    box_left, box_bottom, box_right, box_top = page.get_bbox()
+    shown_width = max(0.0, min(right, box_right) - max(left, box_left))
+    shown_height = max(0.0, min(top, box_top) - max(bottom, box_bottom))
+    if shown_width * shown_height < 0.9 * (box_right - box_left) * (box_top - box_bottom):
+        return None
+    pixels = max(images[0].get_px_size())
+    return pixels * 72.0 / max(right - left, top - bottom)  # the long sides match, however the image is turned
+
+
+def _pdf_page(document, index: int, dpi: float, max_pixels: int, render: bool,
+              native_min_dpi: float | None) -> RenderedPage:
     page = document[index]
     textpage = None
     try:
@@ -316,6 +336,9 @@ def _pdf_page(document, index: int, dpi: float, max_pixels: int, render: bool) -
         if not (width_pt > 0 and height_pt > 0):
             raise DocumentError(f"page {index + 1}: empty page box ({width_pt} x {height_pt} pt)")
         rotation, bbox = page.get_rotation() % 360, page.get_bbox()
+        native = scan_dpi(page) if native_min_dpi is not None else None
+        if native is not None:
+            dpi = max(native, native_min_dpi)
         width, height, used_dpi, capped = _fit(width_pt, height_pt, dpi, max_pixels)
         sx, sy = width / width_pt, height / height_pt
         textpage = page.get_textpage()
@@ -334,11 +357,12 @@ XFA_NOTE = ("a dynamic XFA form: its content lives in the form's XML, which no P
             "holds only what viewers without XFA show (open it in Adobe Reader and print it to PDF to OCR its content)")
 
 
-def _render_pdf(file, index: int, dpi: float, max_pixels: int, password: str | None, render: bool) -> RenderedPage:
+def _render_pdf(file, index: int, dpi: float, max_pixels: int, password: str | None, render: bool,
+                native_min_dpi: float | None) -> RenderedPage:
     with _pdf_document(file, password, forms=render) as document:
         _check_index(index, len(document))
         try:
-            page = _pdf_page(document, index, dpi, max_pixels, render)
+            page = _pdf_page(document, index, dpi, max_pixels, render, native_min_dpi)
         except DocumentError:
             raise
         except Exception as exc:  # pdfium, ctypes or Pillow: whatever breaks, only this page fails
@@ -595,7 +619,8 @@ def count_pages(file, kind: str, password: str | None = None) -> int:
 
 
 def render_page(file, kind: str, index: int, dpi: float = defaults.DPI, max_page_pixels: int = defaults.MAX_PAGE_PIXELS,
-                password: str | None = None, render: bool = True, frame_offset: int | None = None) -> RenderedPage:
+                password: str | None = None, render: bool = True, frame_offset: int | None = None,
+                native_min_dpi: float | None = None) -> RenderedPage:
     """One page of a document as an image, with the PDF text layer and its word boxes.
 
     The document is opened, one page rendered, and everything closed again, so memory does not grow with the
@@ -621,6 +646,9 @@ def render_page(file, kind: str, index: int, dpi: float = defaults.DPI, max_page
     frame_offset : int, optional
         TIFF: where page ``index``'s directory starts (from :func:`tiff_frame_offsets`); the page is then opened
         directly, at a cost that does not grow with ``index``.
+    native_min_dpi : float, optional
+        Render a scanned PDF page (one image covering it, :func:`scan_dpi`) at its image's own resolution, or
+        at this dpi where the scan is coarser, instead of at ``dpi``.
 
     Raises
     ------
@@ -632,7 +660,7 @@ def render_page(file, kind: str, index: int, dpi: float = defaults.DPI, max_page
     if not dpi > 0 or max_page_pixels < 1:
         raise ValueError(f"dpi and max_page_pixels must be positive, got {dpi!r} and {max_page_pixels!r}")
     if kind == "pdf":
-        return _render_pdf(file, index, dpi, max_page_pixels, password, render)
+        return _render_pdf(file, index, dpi, max_page_pixels, password, render, native_min_dpi)
     return _render_raster(file, kind, index, max_page_pixels, render, frame_offset)
 
 

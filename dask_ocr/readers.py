@@ -221,6 +221,7 @@ class DocumentOptions:
     min_text_chars: int
     password: str | None
     redo_ocr: bool = False
+    native_min_dpi: float | None = None
 
 
 def _document_pages(fs, path: str, password: str | None) -> list[tuple]:
@@ -300,8 +301,9 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     paths : str, path or list of them
         Files, directories (their PDFs and images), globs or fsspec URLs.
     dpi : float, optional
-        Resolution PDF pages are rendered at (default :data:`dask_ocr.defaults.DPI`);
-        TIFF frames and images keep their own.
+        Resolution PDF pages are rendered at.  Default: a scanned page (one image covering it) at its
+        image's own resolution, or at :data:`dask_ocr.defaults.NATIVE_MIN_DPI` where the scan is coarser;
+        any other page at :data:`dask_ocr.defaults.DPI`.  TIFF frames and images keep their own.
     pages_per_partition : int, optional
         Default: ``npartitions`` partitions, at most ``defaults.MAX_PAGES_PER_PARTITION`` (4) pages each.
     npartitions : int, optional
@@ -344,7 +346,7 @@ def read_documents(paths, dpi: float | None = None, pages_per_partition: int | N
     options = DocumentOptions(float(dpi or defaults.DPI),
                               int(max_page_pixels or defaults.MAX_PAGE_PIXELS), bool(use_text_layer),
                               int(defaults.MIN_TEXT_CHARS if min_text_chars is None else min_text_chars),
-                              password, bool(redo_ocr))
+                              password, bool(redo_ocr), defaults.NATIVE_MIN_DPI if dpi is None else None)
     if options.dpi <= 0:
         raise ValueError(f"dpi must be > 0, got {dpi}")
     fs, files = list_files(paths, storage_options, suffixes=DOCUMENT_SUFFIXES, recursive=recursive)
@@ -387,7 +389,8 @@ def _render(handle, kind: str, index: int, offset: int | None, options: Document
     """The columns of one rendered page: from its text layer when it has enough readable text, else its image."""
     from .documents import has_text_layer, render_page, text_layer_problem
 
-    settings = dict(dpi=options.dpi, max_page_pixels=options.max_page_pixels, password=options.password)
+    settings = dict(dpi=options.dpi, max_page_pixels=options.max_page_pixels, password=options.password,
+                    native_min_dpi=options.native_min_dpi)
     notes = []
     if options.use_text_layer and kind == "pdf":
         page = render_page(handle, kind, index, render=False, **settings)

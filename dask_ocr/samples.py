@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import random
-import zlib
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
@@ -19,7 +18,6 @@ from .synthetic import letter_lines, make_sample_pages
 
 __all__ = ["DrawnWord", "born_digital_pdf", "sample_pdf", "images_to_pdf", "images_to_tiff"]
 
-_ROTATE_FOR_EXIF = {3: 180, 6: 90, 8: 270}  # EXIF orientation -> clockwise /Rotate of the page showing the image
 
 
 @dataclass(frozen=True)
@@ -95,38 +93,12 @@ def sample_pdf(seed: int = 0) -> tuple[bytes, list[str]]:
 # ------------------------------------------------------------------------------------------ scanned-style documents
 
 
-def _image_xobject(pdf, data: bytes):
-    """An image XObject for encoded ``data`` and the clockwise page rotation its EXIF orientation asks for."""
-    import pikepdf
-
-    with Image.open(io.BytesIO(data)) as image:
-        size, mode, fmt = image.size, image.mode, image.format
-        rotate = _ROTATE_FOR_EXIF.get(image.getexif().get(0x0112, 1), 0)
-        extra = {}
-        if fmt == "JPEG" and mode in ("L", "RGB", "CMYK"):
-            extra = {"Filter": pikepdf.Name.DCTDecode, "BitsPerComponent": 8,
-                     "ColorSpace": pikepdf.Name("/Device" + {"L": "Gray", "RGB": "RGB", "CMYK": "CMYK"}[mode])}
-            if mode == "CMYK" and "adobe" in image.info:  # Adobe CMYK JPEGs are stored inverted
-                extra["Decode"] = pikepdf.Array([1, 0] * 4)
-        elif fmt == "JPEG2000":
-            extra = {"Filter": pikepdf.Name.JPXDecode}
-        else:
-            pixels = to_8bit(ImageOps.exif_transpose(image))
-            rotate, size, space = 0, pixels.size, "Gray" if pixels.mode == "L" else "RGB"
-            data = zlib.compress(pixels.tobytes())
-            extra = {"Filter": pikepdf.Name.FlateDecode, "BitsPerComponent": 8,
-                     "ColorSpace": pikepdf.Name("/Device" + space)}
-    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=size[0],
-                            Height=size[1], **extra)
-    return stream, size, rotate
-
-
 def images_to_pdf(images: list[bytes], dpi: float = 200) -> bytes:
-    """A scanned-style PDF (no text layer): one page per encoded image, written with pikepdf.
+    """A scanned-style PDF (no text layer): one page per encoded image, each the image's size at ``dpi``.
 
-    JPEG and JPEG 2000 bytes are embedded as they are (DCTDecode / JPXDecode, no recompression); other formats
-    are decoded to 8-bit grey or RGB and stored losslessly (FlateDecode).  Each page is the image's size at
-    ``dpi``; a JPEG's EXIF rotation becomes the page's /Rotate.
+    The images are embedded as :func:`~dask_ocr.sinks.pdf_writer.write_searchable_pdf` embeds page images:
+    JPEG and JPEG 2000 bytes as they are, PNG and TIFF samples as stored, an EXIF rotation as the page's
+    /Rotate.
 
     Parameters
     ----------
@@ -135,21 +107,19 @@ def images_to_pdf(images: list[bytes], dpi: float = 200) -> bytes:
     dpi : float
         Resolution the images are placed at: a 1700-pixel-wide image at 200 dpi makes an 8.5-inch page.
     """
-    import pikepdf
+    from .sinks.pdf_writer import PdfPage, write_searchable_pdf
 
     if not images:
         raise ValueError("images_to_pdf needs at least one image")
-    pdf = pikepdf.new()
+    pages = []
     for data in images:
-        xobject, (width, height), rotate = _image_xobject(pdf, bytes(data))
-        width_pt, height_pt = width * 72 / dpi, height * 72 / dpi
-        page = pdf.add_blank_page(page_size=(width_pt, height_pt))
-        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobject))
-        page.obj.Contents = pdf.make_stream(f"q {width_pt:.4f} 0 0 {height_pt:.4f} 0 0 cm /Im0 Do Q".encode())
-        if rotate:
-            page.obj.Rotate = rotate
+        with Image.open(io.BytesIO(bytes(data))) as image:
+            width, height = image.size
+            if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # shown turned a quarter
+                width, height = height, width
+        pages.append(PdfPage(bytes(data), width, height, dpi))
     out = io.BytesIO()
-    pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none)  # keep the image streams byte for byte
+    write_searchable_pdf(pages, out)
     return out.getvalue()
 
 
