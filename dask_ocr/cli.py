@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import sys
-import warnings
 from pathlib import Path
 
 from . import defaults
@@ -20,17 +19,25 @@ __all__ = ["main"]
 
 RESULT_COLUMNS = ["path", "page", "page_count", "regions", "text", "text_confidence", "text_dropped", "positions",
                   "text_source", "capped", "notes", "ocr_error"]
+#: What the searchable PDFs are made from: the page columns, and the results of the OCR.
+PAGE_COLUMNS = ["path", "page", "content", "width", "height", "dpi"]
+PDF_RESULT_COLUMNS = ["positions", "text_source", "ocr_error"]
 
 
-def _pipeline(ddf, args):
+def _ocr(ddf, args):
+    """The pages with the OCR's columns added (the page images kept, for the searchable PDFs)."""
     engine = {"runtime": args.runtime, "precision": args.precision}
     out = ddf.ocr.detect(model=args.detector, orientation=args.orientation, deskew=args.deskew,
                          **engine) if args.detect else ddf
-    out = out.ocr.recognize(regions_col="regions" if args.detect else None, model=args.model, **engine,
-                            output_format=args.format, positions_col="positions" if args.positions else None,
-                            batch_size=args.batch_size, line_tolerance=args.line_tolerance,
-                            border_width=args.border_width, group_images=args.group_images)
-    return out[[c for c in RESULT_COLUMNS if c in out.columns]]
+    return out.ocr.recognize(regions_col="regions" if args.detect else None, model=args.model, **engine,
+                             output_format=args.format, positions_col="positions" if args.positions else None,
+                             batch_size=args.batch_size, line_tolerance=args.line_tolerance,
+                             border_width=args.border_width, group_images=args.group_images)
+
+
+def _results(ocr):
+    """What the output holds of the OCR'd pages."""
+    return ocr[[c for c in RESULT_COLUMNS if c in ocr.columns]]
 
 
 def _write_jsonl(ddf, path: Path) -> None:
@@ -99,30 +106,31 @@ def _pages(args, client=None):
                                    npartitions=npartitions, use_text_layer=not args.force_ocr, password=args.password)
 
 
-def _check_output(args, out, documents: list[str]) -> tuple[bool, str | None]:
-    """Whether there is work left, or the one-line reason the output cannot be written."""
-    from .sinks.parquet import job_status
+def _check_output(args, out, documents: list[str]):
+    """What the output already holds (a :class:`~dask_ocr.sinks.parquet.JobStatus`), or the one-line reason it
+    cannot be written."""
+    from .sinks.parquet import JobStatus, job_status
     from .sinks.pdf import pdf_folder_problem
 
     output = Path(args.output)
     if output.suffix == ".jsonl":
         if args.resume:
-            return False, "--resume needs Parquet output (a directory), not .jsonl"
+            return None, "--resume needs Parquet output (a directory), not .jsonl"
         if output.exists() and not args.overwrite:
-            return False, f"{output} exists; pass --overwrite to replace it"
-        return True, None
+            return None, f"{output} exists; pass --overwrite to replace it"
+        return JobStatus((), out.npartitions, 0), None
     try:
         status = job_status(out, str(output), resume=args.resume, overwrite=args.overwrite)
     except (FileExistsError, ValueError) as exc:
-        return False, str(exc)
+        return None, str(exc)
     if args.pdf:
         problem = pdf_folder_problem(documents, args.pdf, overwrite=args.overwrite)
         if problem:
-            return False, problem
+            return None, problem
     if status.done:
         print(f"dask-ocr: {len(status.done)} of {status.total} partition(s) already written "
               f"({status.rows_done} row(s))", file=sys.stderr)
-    return not status.finished, None
+    return status, None
 
 
 def _documents(args) -> list[str]:
@@ -150,16 +158,17 @@ def run(args) -> int:
             from .cluster.scheduling import connect
 
             client = connect(args.scheduler)
-        out = _pipeline(_pages(args, client), args)
+        pages = _pages(args, client)
+        ocr = _ocr(pages, args)
         documents = _documents(args) if args.pdf else []
-        work, problem = _check_output(args, out, documents)
+        status, problem = _check_output(args, _results(ocr), documents)
         if problem:
             print(f"dask-ocr: {_cli_words(problem)}", file=sys.stderr)
             return 2
         pdfs = bool(args.pdf) and (not args.resume or bool(pending_documents(documents, args.pdf)))
-        if client is None and (work or pdfs):
+        if client is None and (not status.finished or pdfs):
             client = _client(args)
-        return _run_work(args, out, work, pdfs, client)
+        return _run_work(args, pages, ocr, status, pdfs)
     except FileNotFoundError as exc:
         print(f"dask-ocr: {exc}", file=sys.stderr)
         return 2
@@ -172,34 +181,74 @@ def run(args) -> int:
         _close(client, started=bool(args.workers))
 
 
-def _run_work(args, out, work: bool, pdfs: bool, client) -> int:
-    """Write the results (what is left of them), then the searchable PDFs."""
-    import dask_ocr
-
-    if work:
+def _run_work(args, pages, ocr, status, pdfs: bool) -> int:
+    """Write the results (what is left of them) and the searchable PDFs in one pass: each page is read, rendered
+    and OCR'd once, for both."""
+    out = _results(ocr)
+    if status.finished:
+        print("dask-ocr: nothing left to do", file=sys.stderr)
+    else:
         print(f"dask-ocr: {out.divisions[-1] + 1} page(s) in {out.npartitions} partition(s) → {args.output}",
               file=sys.stderr)
-        if args.output.endswith(".jsonl"):
-            _write_jsonl(out, Path(args.output))
-        else:
-            rows = dask_ocr.write_parquet(out, args.output, resume=args.resume, overwrite=args.overwrite)
-            print(f"dask-ocr: {rows} row(s) written", file=sys.stderr)
-    else:
-        print("dask-ocr: nothing left to do", file=sys.stderr)
+    if args.output.endswith(".jsonl"):
+        _write_jsonl(out, Path(args.output))
+        return 0
     if args.pdf and not pdfs:
         print(f"dask-ocr: the searchable PDFs in {args.pdf} are complete", file=sys.stderr)
     elif args.pdf:
         print(f"dask-ocr: searchable PDFs → {args.pdf}", file=sys.stderr)
-        with warnings.catch_warnings(record=True) as caught:  # the pages written without text, in our own lines
-            warnings.simplefilter("always", UserWarning)
-            written = dask_ocr.write_pdf(_pdf_frame(args, client), args.pdf, overwrite=args.overwrite,
-                                         resume=args.resume, password=args.password)
-        for warning in caught:
-            print(f"dask-ocr: {warning.message}", file=sys.stderr)
+    try:
+        writes = _writes(args, pages, ocr, status, pdfs)
+    except (FileExistsError, ValueError) as exc:  # the folder was taken or changed since it was checked
+        print(f"dask-ocr: {_cli_words(str(exc))}", file=sys.stderr)
+        return 2
+    if writes:
+        _report(args, writes, _compute(writes))
+    return 0
+
+
+def _writes(args, pages, ocr, status, pdfs: bool) -> dict:
+    """The writes left to do, built (their folders locked): ``{"parquet": ..., "pdf": ...}``."""
+    from .sinks.parquet import parquet_write
+    from .sinks.pdf import pdf_write
+
+    writes = {}
+    try:
+        if not status.finished:
+            writes["parquet"] = parquet_write(_results(ocr), args.output, resume=args.resume,
+                                              overwrite=args.overwrite)
+        if pdfs:
+            writes["pdf"] = pdf_write(_pdf_frame(args, pages, ocr, status.done), args.pdf, overwrite=args.overwrite,
+                                      resume=args.resume, password=args.password)
+    except BaseException:
+        for write in writes.values():
+            write.lock.release()
+        raise
+    return writes
+
+
+def _compute(writes: dict) -> dict:
+    """Run the writes in one computation; their results by name."""
+    from .sinks.lazy import compute_writes
+
+    what = "partitions" if len(writes) == 1 else "partition writes (Parquet parts and PDF pages)"
+    return dict(zip(writes, compute_writes(list(writes.values()), what=what), strict=True))
+
+
+def _report(args, writes: dict, results: dict) -> None:
+    """What the writes did, in the command's lines: rows, PDFs, and the pages and documents with problems."""
+    from .sinks.pdf import problem_report
+
+    if "parquet" in results:
+        print(f"dask-ocr: {results['parquet']} row(s) written", file=sys.stderr)
+    if "pdf" in results:
+        written = results["pdf"]
+        report = problem_report(written.problems)  # the pages written without text
+        if report:
+            print(f"dask-ocr: {report}", file=sys.stderr)
         print(f"dask-ocr: {len(written)} searchable PDF(s) written to {args.pdf}", file=sys.stderr)
         for doc, reason in written.failed.items():  # reported like rows with errors: they do not fail the run
             print(f"dask-ocr: no searchable PDF for {doc}: {_cli_words(reason)}", file=sys.stderr)
-    return 0
 
 
 def _written_share(args) -> str:
@@ -220,35 +269,31 @@ def _written_share(args) -> str:
     return f"{written} of {record.get('npartitions', '?')} partitions written"
 
 
-def _pdf_frame(args, client):
-    """The pages again (rendering is cheap next to OCR) beside the results just written, part by part."""
+def _pdf_frame(args, pages, ocr, done: tuple[int, ...]):
+    """The frame the searchable PDFs are made from: the OCR'd pages, except in the partitions an earlier run
+    wrote (``--resume``): there the pages beside the results read back from their parts, not OCR'd again."""
     import dask
     import dask.dataframe as dd
 
     from .sinks.parquet import part_path
 
-    pages = _pages(args, client)[["path", "page", "content", "width", "height", "dpi", "ocr_error"]]
-    columns = ["positions", "text", "text_source"]
-    results = [dask.delayed(_read_part)(part_path(args.output, i), columns) for i in range(pages.npartitions)]
-    meta = pages._meta.assign(**{name: _read_part(part_path(args.output, 0), columns)[name].head(0)
-                                 for name in columns})
-    pairs = zip(pages.to_delayed(), results, strict=True)
-    return dd.from_delayed([dask.delayed(_attach)(page, result) for page, result in pairs], meta=meta,
-                           verify_meta=False)
+    frame = ocr[PAGE_COLUMNS + PDF_RESULT_COLUMNS]
+    if not done:
+        return frame
+    ocr_parts, page_parts = frame.to_delayed(optimize_graph=False), pages.to_delayed(optimize_graph=False)
+    parts = [dask.delayed(_attach)(page_parts[i], part_path(args.output, i)) if i in done else ocr_parts[i]
+             for i in range(frame.npartitions)]
+    return dd.from_delayed(parts, meta=frame._meta, verify_meta=False)
 
 
-def _read_part(path: str, columns: list[str]):
-    """``columns`` of a part :func:`~dask_ocr.write_parquet` wrote, with the Arrow dtypes they were written with."""
+def _attach(pages, part: str):
+    """The page columns of ``pages`` beside the results in ``part`` (with the Arrow dtypes they were written
+    with)."""
     import pandas as pd
 
-    return pd.read_parquet(path, columns=columns, dtype_backend="pyarrow")
-
-
-def _attach(pages, results):
-    import pandas as pd
-
-    return pages.assign(**{name: pd.Series(results[name].array, index=pages.index)
-                           for name in ("positions", "text", "text_source")})
+    results = pd.read_parquet(part, columns=PDF_RESULT_COLUMNS, dtype_backend="pyarrow")
+    return pages[PAGE_COLUMNS].assign(**{name: pd.Series(results[name].array, index=pages.index)
+                                         for name in PDF_RESULT_COLUMNS})
 
 
 def _write_samples(folder: Path, pages: int, seed: int) -> dict[tuple[str, int], str]:

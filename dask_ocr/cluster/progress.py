@@ -72,31 +72,33 @@ class _LocalProgress(Callback):
 
 
 def compute_with_progress(tasks: list, client=None, progress: bool = True, what: str = "partitions",
-                          stream=None) -> list:
+                          stream=None, counted: int | None = None) -> list:
     """Compute ``tasks`` (delayed objects) and return their results in order.
 
-    With ``client``, every task that can finish does (the first error is raised after the others
-    are done, so a rerun redoes only failures); an interruption cancels the rest.
+    Progress counts the first ``counted`` tasks (default all); the others are computed with them.  With
+    ``client``, every counted task that can finish does (the first error is raised after the others are
+    done, so a rerun redoes only failures); an interruption cancels the rest.
     """
-    reporter = ProgressLines(len(tasks), what, stream) if progress else None
+    counted = len(tasks) if counted is None else counted
+    reporter = ProgressLines(counted, what, stream) if progress else None
     try:
         if client is not None:
-            return _on_cluster(client, tasks, reporter)
+            return _on_cluster(client, tasks, counted, reporter)
         if reporter is None:
             return list(dask.compute(*tasks))
-        with _LocalProgress([task.key for task in tasks], reporter):
+        with _LocalProgress([task.key for task in tasks[:counted]], reporter):
             return list(dask.compute(*tasks))
     finally:
         if reporter is not None:
             reporter.close()
 
 
-def _on_cluster(client, tasks: list, reporter: ProgressLines | None) -> list:
+def _on_cluster(client, tasks: list, counted: int, reporter: ProgressLines | None) -> list:
     from distributed import as_completed
 
     futures = client.compute(tasks)
     try:
-        for _ in as_completed(futures):
+        for _ in as_completed(futures[:counted]):
             if reporter is not None:
                 reporter.step()
         return client.gather(futures)

@@ -4,6 +4,11 @@ A sink owns only the files its record names.  The record is written atomically (
 place), so a full disk leaves the previous record or none, never half of one; an unreadable record is reported
 in one line.  A folder lock keeps two jobs from writing into one folder at once (local folders only: fsspec
 has no portable lock for object stores).
+
+The lock belongs to the process that builds a write (it is taken when the write is built, before its graph
+runs) and is given back by the write's last task when that runs in the same process, else when the write is
+dropped or the process ends: a lock taken inside a task would belong to whichever worker ran it, and no other
+worker could give it back.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+import weakref
 
-__all__ = ["LOCK_FILE", "RecordError", "folder_lock", "read_record", "write_atomically", "write_record"]
+__all__ = ["LOCK_FILE", "FolderLock", "RecordError", "read_record", "write_atomically", "write_record"]
 
 #: The lock file a sink holds in its output folder while it writes there (never counted as a user's file).
 LOCK_FILE = ".dask_ocr.lock"
+#: The folders whose lock a write built with ``compute=False`` in this process holds (not yet computed).
+_HELD_LAZILY: set[str] = set()
 
 
 class RecordError(ValueError):
@@ -72,9 +80,12 @@ def write_record(fs, path: str, record: dict) -> None:
     write_atomically(fs, path, lambda handle: handle.write(data))
 
 
-@contextlib.contextmanager
-def folder_lock(fs, root: str, busy: str, wait=None):
-    """Hold the lock of the output folder ``root`` (created if needed) for the duration of the block.
+class FolderLock:
+    """The lock of the output folder ``root`` (created if needed), held by this process until :meth:`release`.
+
+    A write's graph carries its lock to its last task, which releases it.  Where that task runs in another
+    process (a distributed cluster, the processes scheduler) it gets a copy that releases nothing, and the lock
+    is released when the write is dropped here (garbage collected) or this process ends.  Release is idempotent.
 
     Parameters
     ----------
@@ -83,27 +94,60 @@ def folder_lock(fs, root: str, busy: str, wait=None):
     root : str
         The output folder.
     busy : str
-        The message of the :class:`FileExistsError` raised when another process holds the lock.
+        The message of the :class:`FileExistsError` raised when another job holds the lock.
     wait : callable, optional
         Called when the lock is held elsewhere: True waits for it (the same job, started twice) instead of
-        raising.
+        raising.  Never waits for a write of this process built with ``compute=False`` (it could wait forever).
+    lazy : bool
+        Held for a write built with ``compute=False``: until it is computed, another write of this process
+        to ``root`` is refused instead of waiting for it.
     """
-    from fsspec.implementations.local import LocalFileSystem
 
-    fs.makedirs(root, exist_ok=True)
-    if not isinstance(fs, LocalFileSystem):
-        yield
-        return
+    def __init__(self, fs, root: str, busy: str, wait=None, lazy: bool = False):
+        from fsspec.implementations.local import LocalFileSystem
+
+        fs.makedirs(root, exist_ok=True)
+        lock = _acquire(root, busy, wait) if isinstance(fs, LocalFileSystem) else None
+        if lazy:
+            _HELD_LAZILY.add(root)
+        self.token = uuid.uuid4().hex
+        self._release = weakref.finalize(self, _let_go, lock, root if lazy else None)
+
+    def release(self) -> None:
+        """Give the lock back (no-op after the first call, and in any other process)."""
+        self._release()
+
+    def __reduce__(self):
+        return _Elsewhere, ()
+
+    def __dask_tokenize__(self):
+        return self.token
+
+
+class _Elsewhere:
+    """What a :class:`FolderLock` becomes in another process: it holds nothing there, so releases nothing."""
+
+    def release(self) -> None:
+        pass
+
+
+def _acquire(root: str, busy: str, wait):
     import filelock
 
-    lock = filelock.FileLock(f"{root}/{LOCK_FILE}")
+    lock = filelock.FileLock(f"{root}/{LOCK_FILE}", thread_local=False)  # the last task may run on another thread
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
+        if root in _HELD_LAZILY:
+            raise FileExistsError(f"{busy} (a write of this process built with compute=False holds it: compute "
+                                  "or drop that write first)") from None
         if wait is None or not wait():
             raise FileExistsError(busy) from None
         lock.acquire()
-    try:
-        yield
-    finally:
+    return lock
+
+
+def _let_go(lock, lazy_root: str | None) -> None:
+    _HELD_LAZILY.discard(lazy_root)
+    if lock is not None:
         lock.release()

@@ -25,13 +25,12 @@ import dask
 import pandas as pd
 import pyarrow as pa
 
-from ..cluster.progress import compute_with_progress
-from ..cluster.scheduling import current_client, has_gpu_workers
 from ..schema import is_nested_arrow_dtype
-from .files import LOCK_FILE, RecordError, folder_lock, read_record, write_atomically, write_record
+from .files import LOCK_FILE, FolderLock, RecordError, read_record, write_atomically, write_record
 from .fingerprint import fingerprint
+from .lazy import LazyWrite, compute_writes, partitions
 
-__all__ = ["JOB_FILE", "ARROW_DTYPE_KEY", "JobStatus", "job_status", "part_path", "portable_table",
+__all__ = ["JOB_FILE", "ARROW_DTYPE_KEY", "JobStatus", "job_status", "parquet_write", "part_path", "portable_table",
            "to_portable_parquet", "write_parquet"]
 
 JOB_FILE = "_dask_ocr_job.json"
@@ -230,7 +229,7 @@ def _prepare(fs, root: str, ddf, status: JobStatus, overwrite: bool) -> str:
 
 
 def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, progress: bool = True,
-                  storage_options: dict | None = None) -> int:
+                  storage_options: dict | None = None, compute: bool = True):
     """Write a Dask DataFrame to a directory of Parquet parts, one per partition, resumably.
 
     Each partition is written to a temporary file and moved into place only when complete, so an
@@ -261,6 +260,14 @@ def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, 
         Report finished partitions on standard error (see :mod:`dask_ocr.cluster.progress`).
     storage_options : dict, optional
         Passed to fsspec.
+    compute : bool
+        False: check and prepare the folder now (the errors below are raised by this call), take its lock, and
+        return the write as a ``dask.delayed`` object, to compute together with other writes of the same frame
+        (``dask.compute(write_parquet(..., compute=False), write_pdf(..., compute=False))`` runs the OCR
+        once).  Its ``compute()`` gives what this call returns.  The lock is released by its last task, or,
+        where that runs in another process (a distributed cluster), when the object is dropped; until then
+        another write to ``path`` is refused.  On GPU workers, compute it inside
+        ``dask.annotate(resources={"GPU": 1})``.  No progress is reported.
 
     Returns
     -------
@@ -278,21 +285,35 @@ def write_parquet(ddf, path: str, resume: bool = True, overwrite: bool = False, 
         ``path`` holds another job's output and ``overwrite`` is not set, or an unreadable job record
         (:class:`~dask_ocr.sinks.files.RecordError`) and ``overwrite`` is not set.
     """
+    write = parquet_write(ddf, path, resume, overwrite, storage_options, lazy=not compute)
+    return compute_writes([write], progress)[0] if compute else write.result
+
+
+def parquet_write(ddf, path: str, resume: bool = True, overwrite: bool = False, storage_options: dict | None = None,
+                  lazy: bool = True) -> LazyWrite:
+    """:func:`write_parquet` built, not run: the folder checked, locked and prepared, the partitions to write
+    (``steps``) and the row count (``result``) as delayed objects.  ``lazy``: see
+    :func:`~dask_ocr.sinks.lazy.partitions`."""
     job_status(ddf, path, resume, overwrite, storage_options)  # refuse before touching the folder
     fs, root = _filesystem(path, storage_options)
-    with folder_lock(fs, root, f"{root} is being written by another dask_ocr job now; wait for it to finish or "
-                               "write elsewhere", wait=lambda: resume and _recorded_job_is(fs, root, ddf)):
+    lock = FolderLock(fs, root, f"{root} is being written by another dask_ocr job now; wait for it to finish or "
+                                "write elsewhere", wait=lambda: resume and _recorded_job_is(fs, root, ddf), lazy=lazy)
+    try:
         status = job_status(ddf, path, resume, overwrite, storage_options)
         run = _prepare(fs, root, ddf, status, overwrite)
-        todo = [i for i in range(ddf.npartitions) if i not in status.done]
-        if not todo:
-            return 0
-        parts = ddf.to_delayed()
-        tasks = [dask.delayed(_write_part)(parts[i], fs, root, i, run) for i in todo]
-        client = current_client()
-        annotations = {"resources": {"GPU": 1}} if has_gpu_workers(client) else {}
-        with dask.annotate(**annotations):
-            return sum(compute_with_progress(tasks, client, progress))
+    except BaseException:
+        lock.release()
+        raise
+    todo = [i for i in range(ddf.npartitions) if i not in status.done]
+    parts = partitions(ddf, lazy) if todo else []
+    steps = [dask.delayed(_write_part)(parts[i], fs, root, i, run) for i in todo]
+    return LazyWrite(steps, dask.delayed(_finish)(steps, lock), lock)
+
+
+def _finish(rows: list[int], lock: FolderLock) -> int:
+    """The last task of a write: release the folder and count the rows written."""
+    lock.release()
+    return sum(rows)
 
 
 def _recorded_job_is(fs, root: str, ddf) -> bool:

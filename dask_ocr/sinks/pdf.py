@@ -3,8 +3,11 @@
 The pages of one document may sit in many partitions.  Image bytes never move between tasks: each partition
 writes, for every document it holds, a partial PDF of its own pages
 (``<out>/.dask_ocr_pdf_parts/<doc-key>/<first page:06d>-<partition:06d>.pdf``, via
-:func:`~dask_ocr.sinks.pdf_writer.write_searchable_pdf`) and returns a small summary; then one task per document
-merges its partials, page by page in page order, into ``<out>/<stem>.pdf`` and removes them.
+:func:`~dask_ocr.sinks.pdf_writer.write_searchable_pdf`) and returns a small summary; then each document's
+partials are merged, page by page in page order, into ``<out>/<stem>.pdf`` and removed, by one of as many merge
+tasks as there are partitions (the documents are only known once the partitions ran).  Both stages are one dask
+graph, run by ``write_pdf`` or, with ``compute=False``, returned to be computed with other writes of the same
+frame.  A write that stops half-way leaves its partials in the hidden folder; the next write there removes them.
 
 The output folder is guarded as :func:`~dask_ocr.write_parquet` guards its own: a job record
 (``_dask_ocr_pdf_job.json``) names every PDF written there, an existing file it does not name is replaced only
@@ -32,11 +35,13 @@ from ..documents import tiff_frame, tiff_frame_offsets
 from ..orientation import ORIENTATION_COL, SKEW_COL
 from ..readers import fs_path
 from ..schema import ERROR_COL, TEXT_SOURCE_COL
-from .files import RecordError, folder_lock, read_record, write_atomically, write_record
+from .files import FolderLock, RecordError, read_record, write_atomically, write_record
+from .lazy import LazyWrite, compute_writes, partitions
 from .pdf_writer import PdfPage, PdfWord, write_searchable_pdf
 from .pdfa import KEPT_INFO, finish_document, version_key
 
-__all__ = ["PARTS_DIR", "PDF_JOB_FILE", "WrittenPdfs", "pdf_folder_problem", "pending_documents", "write_pdf"]
+__all__ = ["PARTS_DIR", "PDF_JOB_FILE", "WrittenPdfs", "pdf_folder_problem", "pdf_write", "pending_documents",
+           "problem_report", "write_pdf"]
 
 #: Folder, inside the output folder, of the partial PDFs while a job runs.
 PARTS_DIR = ".dask_ocr_pdf_parts"
@@ -75,18 +80,24 @@ class WrittenPdfs(list):
     not_pdfa : dict
         ``{document path: reason}`` of every written document that PDF/A-2b was asked of but that holds what
         PDF/A-2b forbids (written as plain PDF).
+    problems : list of tuple
+        ``(document path, page or None, message)`` of every row with an error (its page written without text,
+        or left out): what the warning of :func:`write_pdf` lists.
     """
 
-    def __init__(self, written: list[str], failed: dict[str, str], not_pdfa: dict[str, str] | None = None):
+    def __init__(self, written: list[str], failed: dict[str, str], problems: list[tuple] = (),
+                 not_pdfa: dict[str, str] | None = None):
         super().__init__(written)
         self.failed = dict(failed)
+        self.problems = list(problems)
         self.not_pdfa = dict(not_pdfa or {})
 
 
 def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = "content",
               keep_born_digital: bool = True, jpeg_quality: int | None = None, overwrite: bool = False,
               resume: bool = False, password: str | None = None, keep_actions: bool = False,
-              storage_options: dict | None = None, progress: bool = True, pdfa: bool = True) -> WrittenPdfs:
+              storage_options: dict | None = None, progress: bool = True, compute: bool = True,
+              pdfa: bool = True):
     """Write one searchable PDF per document of ``df``: the page images with an invisible, selectable text layer.
 
     Rows are grouped by ``path`` (one document) and ordered by ``page``, wherever their partitions are; frames
@@ -130,7 +141,16 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
     storage_options : dict, optional
         Passed to fsspec, for the output and for reading source PDFs.
     progress : bool
-        Report finished partitions and documents on standard error (dask frames).
+        Report finished partitions on standard error.
+    compute : bool
+        False: check the folder now (the errors below are raised by this call), take its lock, and return the
+        write as a ``dask.delayed`` object, to compute together with other writes of the same frame
+        (``dask.compute(write_parquet(..., compute=False), write_pdf(..., compute=False))`` runs the OCR
+        once).  Its ``compute()`` gives what this call returns, but warns and logs nothing (the result's
+        ``problems`` and ``failed`` say it).  The lock is released by its last task, or, where that runs in
+        another process (a distributed cluster), when the object is dropped; until then another write to
+        ``path`` is refused.  A pandas frame is one partition of the graph (this call computes it in this
+        process).  No progress is reported.
     pdfa : bool
         Write PDF/A-2b (sRGB output intent, XMP ``pdfaid``) where nothing in a document forbids it: pages made
         from scans always qualify; a copied page with, e.g., a font that is not embedded does not, and its
@@ -142,8 +162,8 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
     -------
     WrittenPdfs
         The written PDF paths, in the order the documents first appear (a list), with ``failed``:
-        ``{document path: reason}`` of the documents left unwritten, and ``not_pdfa``: ``{document path:
-        reason}`` of the written documents that could not be PDF/A-2b.
+        ``{document path: reason}`` of the documents left unwritten, ``problems``: the rows with errors, and
+        ``not_pdfa``: ``{document path: reason}`` of the written documents that could not be PDF/A-2b.
 
     Raises
     ------
@@ -153,6 +173,27 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
     FileExistsError
         ``path`` is a file, or another job is writing there now.
     """
+    write = pdf_write(df, path, positions_col, image_col, keep_born_digital, jpeg_quality, overwrite, resume,
+                      password, keep_actions, storage_options, lazy=not compute, pdfa=pdfa)
+    if not compute:
+        return write.result
+    written = compute_writes([write], progress, what="partitions made into PDF pages",
+                             local=not hasattr(df, "to_delayed"))[0]
+    _report(written.problems)
+    for doc, reason in written.failed.items():
+        logger.warning("write_pdf: %s not written: %s", doc, reason)
+    for doc, reason in written.not_pdfa.items():
+        logger.info("write_pdf: %s written as plain PDF, not PDF/A-2b: %s", doc, reason)
+    return written
+
+
+def pdf_write(df, path: str, positions_col: str = "positions", image_col: str = "content",
+              keep_born_digital: bool = True, jpeg_quality: int | None = None, overwrite: bool = False,
+              resume: bool = False, password: str | None = None, keep_actions: bool = False,
+              storage_options: dict | None = None, lazy: bool = True, pdfa: bool = True) -> LazyWrite:
+    """:func:`write_pdf` built, not run: the folder checked and locked, the partials of each partition
+    (``steps``) and the merges (``result``: the :class:`WrittenPdfs`) as delayed objects.  ``lazy``: see
+    :func:`~dask_ocr.sinks.lazy.partitions`."""
     import fsspec.core
 
     _check_columns(list(df.columns), positions_col, image_col)
@@ -161,28 +202,21 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
     if fs.isfile(root):
         raise FileExistsError(f"{root} is a file; write_pdf writes one PDF per document into a folder")
     _read_pdf_record(fs, root, overwrite)  # an unreadable record is refused before anything is touched
-    with folder_lock(fs, root, f"{root} is being written by another dask_ocr job now; wait for it to finish or "
-                               "write elsewhere"):
+    lock = FolderLock(fs, root, f"{root} is being written by another dask_ocr job now; wait for it to finish or "
+                                "write elsewhere", lazy=lazy)
+    try:
         record = _read_pdf_record(fs, root, overwrite)
         skip = frozenset(_complete(record, fs, root)) if resume else frozenset()
-        job = _PdfJob(fs, root, positions_col, image_col, bool(keep_born_digital), jpeg_quality,
-                      tuple(sorted((storage_options or {}).items())), password, bool(keep_actions), skip,
-                      bool(pdfa))
-        columns = [c for c in ("path", "page", image_col, "width", "height", "dpi", "capped", positions_col,
-                               TEXT_SOURCE_COL, ORIENTATION_COL, SKEW_COL, ERROR_COL) if c in df.columns]
         _remove_parts(fs, root)  # partials of an interrupted run
-        try:
-            summaries = _run(df[columns], job, progress)
-            written, failed, not_pdfa = _merge_all(summaries, job, record, overwrite, hasattr(df, "to_delayed"),
-                                                   progress)
-        finally:
-            _remove_parts(fs, root)
-    _report([problem for summary in summaries for problem in summary["problems"]])
-    for doc, reason in failed.items():
-        logger.warning("write_pdf: %s not written: %s", doc, reason)
-    for doc, reason in not_pdfa.items():
-        logger.info("write_pdf: %s written as plain PDF, not PDF/A-2b: %s", doc, reason)
-    return WrittenPdfs(written, failed, not_pdfa)
+    except BaseException:
+        lock.release()
+        raise
+    job = _PdfJob(fs, root, positions_col, image_col, bool(keep_born_digital), jpeg_quality,
+                  tuple(sorted((storage_options or {}).items())), password, bool(keep_actions), skip, bool(pdfa))
+    columns = [c for c in ("path", "page", image_col, "width", "height", "dpi", "capped", positions_col,
+                           TEXT_SOURCE_COL, ORIENTATION_COL, SKEW_COL, ERROR_COL) if c in df.columns]
+    steps = _run(df[columns], job, lazy)
+    return LazyWrite(steps, _merge_all(steps, job, record, overwrite, lock), lock)
 
 
 def _remove_parts(fs, root: str) -> None:
@@ -274,24 +308,28 @@ def _check_columns(columns: list, positions_col: str, image_col: str) -> None:
             raise ValueError(f"write_pdf needs a {name!r} column (got {', '.join(map(str, columns))})")
 
 
-def _run(frame, job: _PdfJob, progress: bool) -> list[dict]:
-    """Stage one: partial PDFs, per partition and document; their summaries, in partition order."""
-    if not hasattr(frame, "to_delayed"):
-        return _write_partials(frame, 0, job)
+def _run(frame, job: _PdfJob, lazy: bool) -> list:
+    """Stage one: a task per partition writing a partial PDF per document; each gives its summaries."""
     import dask
 
-    from ..cluster.progress import compute_with_progress
-    from ..cluster.scheduling import current_client
-
-    tasks = [dask.delayed(_write_partials)(part, i, job) for i, part in enumerate(frame.to_delayed())]
-    results = compute_with_progress(tasks, current_client(), progress, what="partitions made into PDF pages")
-    return [summary for result in results for summary in result]
+    return [dask.delayed(_write_partials)(part, i, job) for i, part in enumerate(partitions(frame, lazy))]
 
 
-def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: bool, distributed: bool,
-               progress: bool) -> tuple[list[str], dict[str, str], dict[str, str]]:
-    """Stage two: one merge per document (a task each for dask frames); the written paths, the failures and why
-    written documents are not PDF/A-2b."""
+def _merge_all(steps: list, job: _PdfJob, record: dict, overwrite: bool, lock: FolderLock):
+    """Stage two: which documents to merge where, then the merges (as many tasks as partitions, each document
+    merged by one), then the record; the last task releases ``lock`` and gives the :class:`WrittenPdfs`."""
+    import dask
+
+    plan = dask.delayed(_plan)(steps, job, record, overwrite)
+    merged = [dask.delayed(_merge_share)(plan, share, len(steps), job) for share in range(len(steps))]
+    return dask.delayed(_finish)(plan, merged, job, lock)
+
+
+def _plan(results: list[list[dict]], job: _PdfJob, record: dict, overwrite: bool) -> dict:
+    """The documents to merge (``todo``: ``(doc, partials, target)``), those that cannot be (``failed``), the rows
+    with errors (``problems``) and the folder's record, which names every target before it is written (ours
+    even if this run is cut short)."""
+    summaries = [summary for result in results for summary in result]
     documents: dict[str, list[dict]] = {}
     failed: dict[str, str] = {}
     for summary in summaries:
@@ -300,45 +338,54 @@ def _merge_all(summaries: list[dict], job: _PdfJob, record: dict, overwrite: boo
             failed.setdefault(summary["doc"], summary["failure"])
         elif summary["part"] is not None:
             parts.append(summary)
+    problems = [problem for summary in summaries for problem in summary["problems"]]
     for doc, parts in documents.items():  # not one page of it could be made
         if not parts and doc not in failed and doc not in job.skip:
-            reasons = [message for summary in summaries if summary["doc"] == doc for *_, message in summary["problems"]]
+            reasons = [message for path, _, message in problems if path == doc]
             failed[doc] = f"no page could be written ({reasons[0] if reasons else 'no page image'})"
     names = output_names(list(documents))  # over every document of the job, so names do not depend on failures
     inputs = {_real(job.fs, doc) for doc in documents}
-    todo = {}
+    todo = []
     for doc, parts in documents.items():
         target = f"{job.root}/{names[doc]}"
         problem = None if doc in failed else _target_problem(job.fs, target, record, inputs, overwrite)
         if problem:
             failed[doc] = problem
         elif parts and doc not in failed:
-            todo[doc] = target
-    for doc, target in todo.items():  # recorded before they are written: ours even if this run is cut short
-        record["files"][target.rsplit("/", 1)[-1]] = {"source": doc, "complete": False}
-    write_record(job.fs, f"{job.root}/{PDF_JOB_FILE}", {**record, "writer": _WRITER})
-    merges = [(documents[doc], target, job) for doc, target in todo.items()]
-    if not distributed:
-        results = [_merge_safely(*merge) for merge in merges]
-    else:
-        import dask
-
-        from ..cluster.progress import compute_with_progress
-        from ..cluster.scheduling import current_client
-
-        tasks = [dask.delayed(_merge_safely)(*merge) for merge in merges]
-        results = compute_with_progress(tasks, current_client(), progress, what="PDF documents merged") if tasks else []
-    written, not_pdfa = [], {}
-    for (doc, target), (problem, not_archival) in zip(todo.items(), results, strict=True):
-        if problem is None:
-            written.append(target)
-            record["files"][target.rsplit("/", 1)[-1]]["complete"] = True
-            if not_archival:
-                not_pdfa[doc] = "; ".join(not_archival)
-        else:
-            failed[doc] = problem
+            todo.append((doc, parts, target))
+    files = {**record["files"], **{target.rsplit("/", 1)[-1]: {"source": doc, "complete": False}
+                                   for doc, _, target in todo}}
+    record = {**record, "writer": _WRITER, "files": files}
     write_record(job.fs, f"{job.root}/{PDF_JOB_FILE}", record)
-    return written, failed, not_pdfa
+    return {"todo": todo, "failed": failed, "problems": problems, "record": record}
+
+
+def _merge_share(plan: dict, share: int, shares: int, job: _PdfJob) -> list[tuple[str, tuple]]:
+    """Merge every ``shares``-th document of the plan from the ``share``-th: ``(doc, (None or the reason it
+    failed, why it is not PDF/A-2b))`` each."""
+    return [(doc, _merge_safely(parts, target, job)) for doc, parts, target in plan["todo"][share::shares]]
+
+
+def _finish(plan: dict, merged: list[list[tuple]], job: _PdfJob, lock: FolderLock) -> WrittenPdfs:
+    """Record the complete PDFs, remove what is left of the partials, release the folder; what was written."""
+    try:
+        outcomes = dict(outcome for share in merged for outcome in share)
+        failed, files, written, not_pdfa = dict(plan["failed"]), dict(plan["record"]["files"]), [], {}
+        for doc, _, target in plan["todo"]:
+            problem, not_archival = outcomes[doc]
+            if problem is None:
+                written.append(target)
+                name = target.rsplit("/", 1)[-1]
+                files[name] = {**files[name], "complete": True}
+                if not_archival:
+                    not_pdfa[doc] = "; ".join(not_archival)
+            else:
+                failed[doc] = problem
+        write_record(job.fs, f"{job.root}/{PDF_JOB_FILE}", {**plan["record"], "files": files})
+        _remove_parts(job.fs, job.root)
+    finally:
+        lock.release()
+    return WrittenPdfs(written, failed, plan["problems"], not_pdfa)
 
 
 # ------------------------------------------------------------------------------------------------ partials
@@ -634,13 +681,20 @@ def _merge_document(parts: list[dict], target: str, job: _PdfJob) -> tuple[str, 
     return problems
 
 
-def _report(problems: list[tuple]) -> None:
-    """One warning listing the rows with errors (the first MAX_REPORTED of them)."""
+def problem_report(problems: list[tuple]) -> str | None:
+    """The rows with errors of :attr:`WrittenPdfs.problems` in a few lines (the first MAX_REPORTED), or None."""
     if not problems:
-        return
+        return None
     lines = [f"  {path} page {'?' if page is None else page}: {message}"
              for path, page, message in problems[:MAX_REPORTED]]
     if len(problems) > MAX_REPORTED:
         lines.append(f"  ... and {len(problems) - MAX_REPORTED} more")
-    warnings.warn(f"write_pdf: {len(problems)} row(s) with errors (pages kept as images where they have one):\n"
-                  + "\n".join(lines), UserWarning, stacklevel=3)
+    return (f"write_pdf: {len(problems)} row(s) with errors (pages kept as images where they have one):\n"
+            + "\n".join(lines))
+
+
+def _report(problems: list[tuple]) -> None:
+    """One warning listing the rows with errors."""
+    report = problem_report(problems)
+    if report:
+        warnings.warn(report, UserWarning, stacklevel=3)
