@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_DATA, load_manifest, write_results  # noqa: E402
 
-RULES = [("fixed", 200.0), ("fixed", 300.0), ("native", 0.0), ("native", 100.0), ("native", 150.0), ("native", 200.0)]
+RULES = [("fixed", 200.0), ("native", 0.0), ("native", 100.0), ("native", 150.0)]
 
 
 def scans(data: Path, name: str, pages: int, folder: Path) -> tuple[Path, dict[str, str]]:
