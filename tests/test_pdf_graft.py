@@ -345,3 +345,21 @@ def test_pages_selects_page_numbers(tmp_path):
     for bad in ("x", "0-2", "5-3", "2,,3"):
         with pytest.raises(ValueError, match="pages"):
             read_documents(str(source), pages=bad)
+
+
+def test_scanned_pages_are_read_at_their_own_resolution(tmp_path):
+    """One image covering the page: its own pixels (a floor of 100 dpi); any other page: 200 dpi; dpi=: that."""
+    from dask_ocr import defaults
+
+    scan = _png(Image.new("L", (900, 1200), 255))
+    (tmp_path / "fine.pdf").write_bytes(images_to_pdf([scan], dpi=300))
+    (tmp_path / "coarse.pdf").write_bytes(images_to_pdf([scan], dpi=60))
+    pdf = pikepdf.open(io.BytesIO(images_to_pdf([_png(Image.new("L", (100, 100), 255))], dpi=72)))
+    pdf.pages[0].mediabox = pikepdf.Array([0, 0, 612, 792])  # a small picture on a letter page
+    pdf.save(tmp_path / "picture.pdf")
+    frame = read_documents(str(tmp_path)).compute().set_index("path")
+    dpi = {path.rsplit("/", 1)[-1]: value for path, value in frame["dpi"].items()}
+    assert dpi == pytest.approx({"coarse.pdf": defaults.NATIVE_MIN_DPI, "fine.pdf": 300, "picture.pdf": defaults.DPI})
+    assert tuple(frame.loc[str(tmp_path / "fine.pdf"), ["width", "height"]]) == (900, 1200)  # pixel for pixel
+    fixed = read_documents(str(tmp_path), dpi=150).compute()
+    assert fixed["dpi"].tolist() == [150.0] * 3
