@@ -363,3 +363,20 @@ def test_scanned_pages_are_read_at_their_own_resolution(tmp_path):
     assert tuple(frame.loc[str(tmp_path / "fine.pdf"), ["width", "height"]]) == (900, 1200)  # pixel for pixel
     fixed = read_documents(str(tmp_path), dpi=150).compute()
     assert fixed["dpi"].tolist() == [150.0] * 3
+
+
+def test_a_downscaled_image_comes_back_whole_at_its_size(tmp_path, fake):
+    """A photo read downscaled (``max_page_pixels``) is embedded as the original JPEG, on a page of its size."""
+    photo = Image.new("RGB", (1600, 1200), "white")
+    ImageDraw.Draw(photo).text((100, 500), "big photo", fill="black", font=ImageFont.load_default(120))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", dpi=(200, 200))
+    (tmp_path / "photo.jpg").write_bytes(buffer.getvalue())
+    frame = read_documents(str(tmp_path / "photo.jpg"), max_page_pixels=400_000).compute()
+    assert frame["capped"].iloc[0] and frame["width"].iloc[0] < 800
+    (output,) = write_pdf(frame.ocr.detect().ocr.recognize(positions_col="positions"), str(tmp_path / "out"),
+                          progress=False)
+    with pikepdf.open(output) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        assert image.read_raw_bytes() == buffer.getvalue()
+        assert [float(v) for v in pdf.pages[0].mediabox] == pytest.approx([0, 0, 1600 * 72 / 200, 1200 * 72 / 200])

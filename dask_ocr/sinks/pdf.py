@@ -495,11 +495,21 @@ def _original(row: dict, page_number: int | None, page: PdfPage, sources: _Sourc
                 raise ValueError(f"it has {source.page_count()} page(s): was it changed since it was read?")
             return dataclasses.replace(page, image=None, source_pdf=source.handle, source_page=page_number - 1), None
         if source.kind == "tiff":
-            frame = tiff_frame(source.handle, page_number - 1, source.frame_offset(page_number - 1))
-            return dataclasses.replace(page, image=frame), None
-        return dataclasses.replace(page, image=source.content()), None
+            image = tiff_frame(source.handle, page_number - 1, source.frame_offset(page_number - 1))
+        else:
+            image = source.content()
+        return dataclasses.replace(page, image=image, dpi=page.dpi * _shown_width(image) / page.width), None
     except Exception as exc:
         return page, f"the original page could not be read ({type(exc).__name__}: {exc}); its page image is embedded"
+
+
+def _shown_width(image: bytes) -> int:
+    """The width of an encoded image as shown (EXIF quarter turns applied): the original of a downscaled row's
+    image keeps the page size by a dpi that grows with it."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as decoded:
+        return decoded.size[1] if decoded.getexif().get(0x0112, 1) in (5, 6, 7, 8) else decoded.size[0]
 
 
 def _angle(row: dict) -> dict:
