@@ -17,11 +17,12 @@ from .models.registry import CARD_NAME
 
 __all__ = ["main"]
 
-RESULT_COLUMNS = ["path", "page", "page_count", "regions", "text", "text_confidence", "text_dropped", "positions",
-                  "text_source", "capped", "notes", "ocr_error"]
-#: What the searchable PDFs are made from: the page columns, and the results of the OCR.
-PAGE_COLUMNS = ["path", "page", "content", "width", "height", "dpi"]
-PDF_RESULT_COLUMNS = ["positions", "text_source", "ocr_error"]
+RESULT_COLUMNS = ["path", "page", "page_count", "regions", "orientation", "skew", "text", "text_confidence",
+                  "text_dropped", "positions", "text_source", "capped", "notes", "ocr_error"]
+#: What the searchable PDFs are made from: the page columns, and the results of the OCR (the page geometry
+#: ``detect`` found, where it looked: turned pages come out upright).
+PAGE_COLUMNS = ["path", "page", "content", "width", "height", "dpi", "capped"]
+PDF_RESULT_COLUMNS = ["positions", "text_source", "orientation", "skew", "ocr_error"]
 
 
 def _ocr(ddf, args):
@@ -277,7 +278,7 @@ def _pdf_frame(args, pages, ocr, done: tuple[int, ...]):
 
     from .sinks.parquet import part_path
 
-    frame = ocr[PAGE_COLUMNS + PDF_RESULT_COLUMNS]
+    frame = ocr[[c for c in PAGE_COLUMNS + PDF_RESULT_COLUMNS if c in ocr.columns]]
     if not done:
         return frame
     ocr_parts, page_parts = frame.to_delayed(optimize_graph=False), pages.to_delayed(optimize_graph=False)
@@ -291,9 +292,10 @@ def _attach(pages, part: str):
     with)."""
     import pandas as pd
 
-    results = pd.read_parquet(part, columns=PDF_RESULT_COLUMNS, dtype_backend="pyarrow")
-    return pages[PAGE_COLUMNS].assign(**{name: pd.Series(results[name].array, index=pages.index)
-                                         for name in PDF_RESULT_COLUMNS})
+    results = pd.read_parquet(part, dtype_backend="pyarrow")
+    names = [name for name in PDF_RESULT_COLUMNS if name in results.columns]
+    return pages[[c for c in PAGE_COLUMNS if c in pages.columns]].assign(
+        **{name: pd.Series(results[name].array, index=pages.index) for name in names})
 
 
 def _write_samples(folder: Path, pages: int, seed: int) -> dict[tuple[str, int], str]:
