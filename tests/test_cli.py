@@ -26,8 +26,8 @@ def test_run_to_parquet_and_jsonl(tmp_path, capsys):
     assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--files-per-partition", "2"]) == 0
     assert "100%" in capsys.readouterr().err  # the progress bar ran to completion
     table = pd.read_parquet(tmp_path / "out.parquet")
-    assert list(table.columns) == ["path", "page", "page_count", "regions", "text", "text_confidence", "text_dropped",
-                                   "text_source", "capped", "notes", "ocr_error"]
+    assert list(table.columns) == ["path", "page", "page_count", "regions", "orientation", "skew", "text",
+                                   "text_confidence", "text_dropped", "text_source", "capped", "notes", "ocr_error"]
     assert len(table) == 4
     broken = table[table["path"].str.endswith("broken.jpg")]
     assert broken["text"].isna().all() and broken["ocr_error"].str.contains("not a recognised image").all()
