@@ -1,7 +1,5 @@
 """``python -m dask_ocr`` is the ``dask-ocr`` command."""
 
-import sys
+from .cli import command
 
-from .cli import main
-
-sys.exit(main())
+command()

@@ -15,10 +15,14 @@ from .formats import OUTPUT_FORMATS
 from .models.onnx import PRECISIONS, RUNTIMES
 from .models.registry import CARD_NAME
 
-__all__ = ["main"]
+__all__ = ["main", "command"]
 
 RESULT_COLUMNS = ["path", "page", "page_count", "regions", "orientation", "skew", "text", "text_confidence",
                   "text_dropped", "positions", "text_source", "capped", "notes", "ocr_error"]
+#: Jobs of at most this many pages run on threads in this process, even with ``--workers``: starting worker
+#: processes, loading the models in each and closing them cost about 4 s on a 2-core machine, more than OCR'ing
+#: these pages on as many threads takes (0.3-0.5 s a page on one core).
+SMALL_JOB_PAGES = 16
 #: What the searchable PDFs are made from: the page columns, and the results of the OCR (the page geometry
 #: ``detect`` found, where it looked: turned pages come out upright).
 PAGE_COLUMNS = ["path", "page", "content", "width", "height", "dpi", "capped"]
@@ -56,17 +60,22 @@ def _write_jsonl(ddf, path: Path) -> None:
             print(f"dask-ocr: {min(start + wave, len(parts))}/{len(parts)} partitions written", file=sys.stderr)
 
 
-def _client(args):
-    """A cluster started for this run (``--workers``), with the models registered, else ``None``."""
-    if args.workers:
-        from .cluster import register_models, start_cluster
+def _client(args, pages: int):
+    """A cluster started for this run (``--workers``), with the models registered; ``None`` (this process's
+    threads) without ``--workers``, or for a job of at most :data:`SMALL_JOB_PAGES` pages."""
+    if not args.workers:
+        return None
+    if pages <= SMALL_JOB_PAGES:
+        print(f"dask-ocr: {pages} page(s): run in this process on {args.workers} thread(s) (a cluster starts for "
+              f"more than {SMALL_JOB_PAGES} pages)", file=sys.stderr)
+        return None
+    from .cluster import register_models, start_cluster
 
-        client = start_cluster(n_workers=args.workers, models=None, dashboard_address=None)
-        register_models(client, args.model, tasks=("recognize",))
-        if args.detect:
-            register_models(client, args.detector, tasks=("detect",))
-        return client
-    return None
+    client = start_cluster(n_workers=args.workers, models=None, dashboard_address=None)
+    register_models(client, args.model, tasks=("recognize",))
+    if args.detect:
+        register_models(client, args.detector, tasks=("detect",))
+    return client
 
 
 def _close(client, started: bool, interrupted: bool = False) -> None:
@@ -168,7 +177,7 @@ def run(args) -> int:
             return 2
         pdfs = bool(args.pdf) and (not args.resume or bool(pending_documents(documents, args.pdf)))
         if client is None and (not status.finished or pdfs):
-            client = _client(args)
+            client = _client(args, pages.divisions[-1] + 1)
         return _run_work(args, pages, ocr, status, pdfs)
     except FileNotFoundError as exc:
         print(f"dask-ocr: {exc}", file=sys.stderr)
@@ -204,7 +213,7 @@ def _run_work(args, pages, ocr, status, pdfs: bool) -> int:
         print(f"dask-ocr: {_cli_words(str(exc))}", file=sys.stderr)
         return 2
     if writes:
-        _report(args, writes, _compute(writes))
+        _report(args, writes, _compute(writes, args.workers))
     return 0
 
 
@@ -228,12 +237,16 @@ def _writes(args, pages, ocr, status, pdfs: bool) -> dict:
     return writes
 
 
-def _compute(writes: dict) -> dict:
-    """Run the writes in one computation; their results by name."""
+def _compute(writes: dict, threads: int | None) -> dict:
+    """Run the writes in one computation (on ``threads`` threads where it runs in this process); their results by
+    name."""
+    import dask
+
     from .sinks.lazy import compute_writes
 
     what = "partitions" if len(writes) == 1 else "partition writes (Parquet parts and PDF pages)"
-    return dict(zip(writes, compute_writes(list(writes.values()), what=what), strict=True))
+    with dask.config.set({"num_workers": threads} if threads else {}):
+        return dict(zip(writes, compute_writes(list(writes.values()), what=what), strict=True))
 
 
 def _report(args, writes: dict, results: dict) -> None:
@@ -411,7 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--pdf", metavar="DIR",
                         help="also write one searchable PDF per input document to DIR (adds the positions column)")
     place = runner.add_mutually_exclusive_group()
-    place.add_argument("--workers", type=int, help="start a local cluster of this many worker processes")
+    place.add_argument("--workers", type=int, help="start a local cluster of this many worker processes (jobs of "
+                                                   f"at most {SMALL_JOB_PAGES} pages run on as many threads here)")
     place.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")
     runner.set_defaults(func=run)
     demo_parser = commands.add_parser("demo", help="OCR generated sample pages and report the CER")
@@ -459,5 +473,25 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def command() -> None:
+    """The ``dask-ocr`` command (and ``python -m dask_ocr``): :func:`main`, then the end of the process.
+
+    Once a run has finished, every file it wrote is closed and every lock released, and Python's teardown of the
+    modules the run loaded (pandas, dask, OpenVINO, ...) only adds 0.2-0.3 s to the command (a tenth of a
+    one-page job): the process ends without it, its output flushed.  Not after an interruption or where worker
+    processes are left (their normal ending stops them), nor when the run raised.
+    """
+    import multiprocessing
+    import os
+
+    code = main()
+    if code == 130 or multiprocessing.active_children():
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

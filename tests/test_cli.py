@@ -61,7 +61,10 @@ def test_run_with_a_format_and_positions(tmp_path):
     assert broken["positions"] is None and broken["ocr_error"]
 
 
-def test_run_on_a_local_cluster_resumes(tmp_path, capsys):
+def test_run_on_a_local_cluster_resumes(tmp_path, capsys, monkeypatch):
+    import dask_ocr.cli
+
+    monkeypatch.setattr(dask_ocr.cli, "SMALL_JOB_PAGES", 0)             # a cluster even for 3 pages
     truth = write_pages(tmp_path, count=2)
     output = str(tmp_path / "out.parquet")
     arguments = ["run", str(tmp_path / "*.jpg"), "-o", output, "--workers", "1", "--resume", "--detector", "ppocr",
@@ -114,6 +117,42 @@ def test_rerun_needs_resume_or_overwrite_and_resume_starts_no_cluster(tmp_path, 
     assert "different job" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "*.jpg"), "-o", output, "--overwrite"]) == 0
     assert len(pd.read_parquet(output)) == 1
+
+
+def test_a_small_job_runs_in_this_process_even_with_workers(tmp_path, capsys, monkeypatch, fake):
+    import dask_ocr.cluster.plugins
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a one-page job must not start a cluster")
+
+    monkeypatch.setattr(dask_ocr.cluster.plugins, "start_cluster", no_cluster)
+    write_pages(tmp_path, count=1)
+    assert main(["run", str(tmp_path / "*.jpg"), "-o", str(tmp_path / "o"), "--workers", "2"]) == 0
+    assert "2 page(s): run in this process on 2 thread(s)" in capsys.readouterr().err
+    assert len(pd.read_parquet(tmp_path / "o")) == 2
+
+
+def test_a_one_page_command_imports_only_what_the_ppocr_path_needs(tmp_path):
+    """``python -m dask_ocr run`` on one page writes its Parquet and PDF and ends without importing torch,
+    transformers, distributed, onnx or RapidOCR's engine (``-X importtime`` lists every import)."""
+    import subprocess
+    import sys
+
+    from dask_ocr.models.registry import create_recognizer, resolve_model
+    from dask_ocr.samples import images_to_pdf
+
+    create_recognizer(resolve_model("ppocr", "recognize"))  # the model cache's copies are built (with onnx) once
+    (tmp_path / "page.pdf").write_bytes(images_to_pdf([make_sample_pages(1, seed=3)[0].content]))
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "dask_ocr", "run", str(tmp_path / "page.pdf"),
+                             "-o", str(tmp_path / "o"), "--pdf", str(tmp_path / "pdf")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "openvino" in imported or "onnxruntime" in imported                # (the listing works)
+    assert not imported & {"torch", "transformers", "distributed", "onnx", "rapidocr.ch_ppocr_det"}
+    assert "1 searchable PDF(s) written" in result.stderr
+    assert len(pd.read_parquet(tmp_path / "o")) == 1 and (tmp_path / "pdf" / "page.pdf").exists()
 
 
 def test_progress_in_a_log_is_plain_lines(tmp_path, capsys):
@@ -218,7 +257,9 @@ def test_ctrl_c_on_a_local_cluster_says_so_at_once_and_quietly(tmp_path):
     import threading
     import time
 
-    write_pages(tmp_path, count=8)
+    from dask_ocr.cli import SMALL_JOB_PAGES
+
+    write_pages(tmp_path, count=SMALL_JOB_PAGES)                          # and broken.jpg: a job for a cluster
     output = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "dask_ocr", "run", str(tmp_path / "*.jpg"), "-o", str(output),
                                 "--workers", "1", "--pages-per-partition", "1"],

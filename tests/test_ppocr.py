@@ -96,3 +96,36 @@ def test_tall_crops_are_also_read_turned():
     upright = recognizer.recognize([line], 1)[0]
     vertical = recognizer.recognize([np.ascontiguousarray(np.rot90(line, -1))], 1)[0]   # text runs down the crop
     assert vertical.text == upright.text and vertical.char_spans is None
+
+
+def test_db_boxes_are_rapidocrs_box_for_box():
+    """dask_ocr's DB post-processing against the one RapidOCR ships, on the detector's maps of generated pages and
+    on noisy blobs: the same boxes and scores."""
+    from rapidocr.ch_ppocr_det.utils import DBPostProcess as Theirs
+
+    from dask_ocr.models.db_boxes import DBPostProcess as Ours
+    from dask_ocr.models.ppocr import PPOCRDetector, _padded_canvas
+    from dask_ocr.synthetic import make_sample_pages
+
+    detector = PPOCRDetector()
+    maps = []
+    for page in make_sample_pages(3, seed=4):
+        canvas, _ = _padded_canvas(decode_image(page.content))
+        size = detection_size(*canvas.shape[:2])
+        maps.append((detector._probabilities([(canvas, 0)], size)[0], canvas.shape[:2]))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        blobs = np.zeros((1, 1, 160, 224), dtype=np.float32)
+        for _ in range(12):
+            y, x, h, w = rng.integers(0, 150), rng.integers(0, 210), rng.integers(2, 30), rng.integers(2, 90)
+            blobs[0, 0, y:y + h, x:x + w] = rng.uniform(0.2, 1.0)
+        maps.append((blobs + rng.uniform(0, 0.25, blobs.shape).astype(np.float32), (int(rng.integers(100, 900)),
+                                                                                      int(rng.integers(100, 900)))))
+    settings = {"thresh": 0.3, "box_thresh": 0.5, "max_candidates": 1000, "unclip_ratio": 1.6, "use_dilation": True}
+    ours, theirs = Ours(**settings), Theirs(**settings, score_mode="fast")
+    found = 0
+    for probabilities, shape in maps:
+        (boxes, scores), (expected_boxes, expected_scores) = ours(probabilities, shape), theirs(probabilities, shape)
+        assert np.array_equal(boxes, expected_boxes) and scores == expected_scores
+        found += len(boxes)
+    assert found > 100

@@ -9,6 +9,7 @@ Decoding settings are not part of a model's identity: they travel with each call
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -44,12 +45,15 @@ class ModelKey:
 
 
 def _current_worker():
-    """The Dask worker running this code, or ``None``."""
-    try:
-        from distributed import get_worker
+    """The Dask worker running this code, or ``None`` (at once where ``distributed`` is not imported: a worker
+    process has imported it, and importing it to find out costs a small job 0.1-0.2 s)."""
+    if sys.modules.get("distributed") is None:
+        return None
+    from distributed import get_worker
 
+    try:
         return get_worker()
-    except (ImportError, ValueError):
+    except ValueError:
         return None
 
 

@@ -24,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .onnx_file import model_metadata
+
 __all__ = ["make_session", "cuda_available", "uses_gpu", "session_settings", "quantize_model", "cached_int8_model",
            "SESSION_DEFAULTS", "RUNTIMES", "PRECISIONS", "openvino_available", "cpu_has_bf16", "resolve_runtime",
-           "OpenVinoSession", "class_subset_model", "model_metadata"]
+           "OpenVinoSession", "class_subset_model"]
 
 #: Where a model runs: ``"auto"`` (see :func:`make_session`), or one runtime by name.
 RUNTIMES = ("auto", "onnxruntime", "openvino")
@@ -335,7 +337,7 @@ def cached_int8_model(source: str | Path, calibration: Callable[[], Iterable[np.
         ``cache_dir()/int8/<model>-<its SHA-256>-<tag>.onnx``.  Processes that need it at once (the
         workers of a machine) wait on a file lock while one of them builds it.
     """
-    return _cached_model(source, "int8", tag,
+    return _cached_model(_cache_path(source, "int8", tag),
                          lambda target: quantize_model(source, target, calibration(), per_channel=True))
 
 
@@ -351,16 +353,22 @@ def class_subset_model(source: str | Path, classes: Sequence[int]) -> Path | Non
     """
     import hashlib
 
+    kept = np.asarray(classes, dtype=np.int64)
+    tag = f"{len(kept)}-{hashlib.sha256(kept.tobytes()).hexdigest()[:12]}"
+    target = _cache_path(source, "subset", tag)
+    if not target.is_file() and not _softmax_output(source):  # (a copy in the cache was made of a softmax)
+        return None
+    return _cached_model(target, lambda path: _write_subset(source, kept, path))
+
+
+def _softmax_output(source: str | Path) -> bool:
+    """Whether the only output of the ONNX model ``source`` is a softmax over its last axis."""
     import onnx
 
     model = onnx.load(str(source), load_external_data=False)
     outputs = [node for node in model.graph.node if node.op_type == "Softmax"
                and node.output[0] == model.graph.output[0].name]
-    if len(model.graph.output) != 1 or not outputs or _axis(outputs[0]) not in (-1, _rank(model) - 1):
-        return None
-    kept = np.asarray(classes, dtype=np.int64)
-    tag = hashlib.sha256(kept.tobytes()).hexdigest()[:12]
-    return _cached_model(source, "subset", f"{len(kept)}-{tag}", lambda target: _write_subset(source, kept, target))
+    return len(model.graph.output) == 1 and bool(outputs) and _axis(outputs[0]) in (-1, _rank(model) - 1)
 
 
 def _axis(node) -> int:
@@ -399,16 +407,22 @@ def _write_subset(source: str | Path, kept: np.ndarray, target: Path) -> None:
     onnx.save(model, str(target))
 
 
-def _cached_model(source: str | Path, kind: str, tag: str, build: Callable[[Path], object]) -> Path:
-    """``cache_dir()/<kind>/<model>-<its SHA-256>-<tag>.onnx``, made by ``build(path)`` on first use: one
-    process per machine builds it under a file lock while the others wait, into a temporary file moved into
-    place (a failed build leaves nothing)."""
-    from filelock import FileLock
-
-    from .download import built_atomically, cache_dir, file_sha256
+def _cache_path(source: str | Path, kind: str, tag: str) -> Path:
+    """``cache_dir()/<kind>/<model>-<its SHA-256>-<tag>.onnx``: where a copy of ``source`` is kept."""
+    from .download import cache_dir, file_sha256
 
     source = Path(source)
-    target = cache_dir() / kind / f"{source.stem}-{file_sha256(source)[:16]}-{tag}.onnx"
+    return cache_dir() / kind / f"{source.stem}-{file_sha256(source)[:16]}-{tag}.onnx"
+
+
+def _cached_model(target: Path, build: Callable[[Path], object]) -> Path:
+    """``target`` (see :func:`_cache_path`), made by ``build(path)`` on first use: one process per machine builds
+    it under a file lock while the others wait, into a temporary file moved into place (a failed build leaves
+    nothing)."""
+    from filelock import FileLock
+
+    from .download import built_atomically
+
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -416,14 +430,6 @@ def _cached_model(source: str | Path, kind: str, tag: str, build: Callable[[Path
         if not target.is_file():
             built_atomically(target, build)
     return target
-
-
-def model_metadata(path: str | Path) -> dict[str, str]:
-    """The metadata of an ONNX file (its ``metadata_props``), read without its weights."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    return {entry.key: entry.value for entry in model.metadata_props}
 
 
 class _Calibration:

@@ -21,8 +21,10 @@ from ..decode import decode_image
 from ..geometry import Region
 from .base import DecodingOptions, Recognition
 from .calibration import calibration_pages, calibration_tag
+from .db_boxes import DBPostProcess
 from .download import model_file
-from .onnx import cached_int8_model, class_subset_model, make_session, model_metadata, resolve_runtime, uses_gpu
+from .onnx import cached_int8_model, class_subset_model, make_session, resolve_runtime, uses_gpu
+from .onnx_file import model_metadata, output_classes
 
 __all__ = ["bundled_model_path", "PPOCRDetector", "PPOCRRecognizer", "ctc_decode", "character_spans", "detection_size",
            "latin_character", "normalise", "read_dictionary", "recognition_input", "resized_width", "DETECTOR_RUNTIMES",
@@ -129,8 +131,6 @@ class PPOCRDetector:
                  box_thresh: float = 0.5, unclip_ratio: float = 1.6, limit_side_len: int = 736,
                  max_side_len: int = 2000, batch_size: int = 1, session_options: tuple = (),
                  runtime: str = defaults.RUNTIME, precision: str = defaults.PRECISION, quantize: bool | None = None):
-        from rapidocr.ch_ppocr_det.utils import DBPostProcess
-
         self.limit_side_len, self.max_side_len, self.batch_size = limit_side_len, max_side_len, batch_size
         self.model_path = model_file(model_path) if model_path else bundled_model_path("det")
         self.runtime, self.precision = resolve_runtime(runtime, precision, use_gpu, DETECTOR_RUNTIMES)
@@ -144,7 +144,7 @@ class PPOCRDetector:
                                     **dict(session_options))
         self.input_name = self.session.get_inputs()[0].name
         self.postprocess = DBPostProcess(thresh=thresh, box_thresh=box_thresh, max_candidates=1000,
-                                         unclip_ratio=unclip_ratio, score_mode="fast", use_dilation=True)
+                                         unclip_ratio=unclip_ratio, use_dilation=True)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
         """Regions per image (unsorted; reading order is :mod:`dask_ocr.layout`'s job).
@@ -370,10 +370,7 @@ class PPOCRRecognizer:
 
     def _checked_classes(self, path: Path) -> int:
         """The classes the model at ``path`` scores, checked against its dictionary."""
-        import onnx
-
-        shape = onnx.load(str(path), load_external_data=False).graph.output[0].type.tensor_type.shape
-        classes = shape.dim[-1].dim_value if shape.dim else 0
+        classes = output_classes(path)
         if classes and classes != len(self.characters):
             raise ValueError(f"{path} has {classes} classes but its dictionary gives {len(self.characters)} "
                              "(blank + characters + space): wrong dict_path?")

@@ -58,6 +58,7 @@ def compute_writes(writes: list[LazyWrite], progress: bool = True, what: str = "
     the default scheduler.  Every write's folder lock is released when this returns or raises.
     """
     import dask
+    import dask.local
 
     from ..cluster.progress import compute_with_progress
     from ..cluster.scheduling import current_client, has_gpu_workers
@@ -66,7 +67,7 @@ def compute_writes(writes: list[LazyWrite], progress: bool = True, what: str = "
     try:
         client = None if local else current_client()
         annotations = {"resources": {"GPU": 1}} if has_gpu_workers(client) else {}
-        with dask.config.set({"scheduler": "sync"} if local else {}), dask.annotate(**annotations):
+        with dask.config.set({"scheduler": dask.local.get_sync} if local else {}), dask.annotate(**annotations):
             results = compute_with_progress([*steps, *(write.result for write in writes)], client, progress, what,
                                             counted=len(steps))
     finally:
