@@ -113,7 +113,8 @@ def _pages(args, client=None):
     if args.scheduler:
         npartitions = default_partition_count(client)
     return dask_ocr.read_documents(args.inputs, dpi=args.dpi, pages_per_partition=args.pages_per_partition,
-                                   npartitions=npartitions, use_text_layer=not args.force_ocr, password=args.password)
+                                   npartitions=npartitions, use_text_layer=not args.force_ocr, password=args.password,
+                                   redo_ocr=args.redo_ocr, pages=args.pages)
 
 
 def _check_output(args, out, documents: list[str]):
@@ -214,7 +215,39 @@ def _run_work(args, pages, ocr, status, pdfs: bool) -> int:
         return 2
     if writes:
         _report(args, writes, _compute(writes, args.workers))
+    if args.sidecar:
+        _write_sidecars(args)
     return 0
+
+
+def _write_sidecars(args) -> None:
+    """One plain-text file per document in ``args.sidecar`` (named as its PDF, ``.txt``), its pages' text in
+    page order separated by form feeds, as pdftotext and OCRmyPDF write them; read back from the output (no
+    OCR).  A file there already is replaced only with ``--overwrite``."""
+    import pandas as pd
+
+    from .sinks.pdf import output_names
+
+    if args.output.endswith(".jsonl"):
+        frame = pd.read_json(args.output, lines=True)[["path", "page", "text"]]
+    else:
+        frame = pd.read_parquet(args.output, columns=["path", "page", "text"])
+    folder = Path(args.sidecar)
+    folder.mkdir(parents=True, exist_ok=True)
+    documents = list(dict.fromkeys(frame["path"].astype(str)))
+    names = output_names(documents)
+    kept = 0
+    for doc, pages in frame.assign(path=frame["path"].astype(str)).groupby("path", sort=False):
+        target = folder / (names[doc][:-len(".pdf")] + ".txt")
+        if target.exists() and not args.overwrite:
+            print(f"dask-ocr: {target} exists: left alone (pass --overwrite to replace it)", file=sys.stderr)
+            continue
+        text = "\f".join("" if pd.isna(value) else str(value) for value in pages.sort_values("page")["text"])
+        temporary = target.with_name(f".{target.name}.part")
+        temporary.write_text(text + "\f", encoding="utf-8")
+        temporary.replace(target)
+        kept += 1
+    print(f"dask-ocr: {kept} text file(s) written to {folder}", file=sys.stderr)
 
 
 def _writes(args, pages, ocr, status, pdfs: bool) -> dict:
@@ -229,7 +262,7 @@ def _writes(args, pages, ocr, status, pdfs: bool) -> dict:
                                               overwrite=args.overwrite)
         if pdfs:
             writes["pdf"] = pdf_write(_pdf_frame(args, pages, ocr, status.done), args.pdf, overwrite=args.overwrite,
-                                      resume=args.resume, password=args.password)
+                                      resume=args.resume, password=args.password, pdfa=args.pdfa)
     except BaseException:
         for write in writes.values():
             write.lock.release()
@@ -263,6 +296,8 @@ def _report(args, writes: dict, results: dict) -> None:
         print(f"dask-ocr: {len(written)} searchable PDF(s) written to {args.pdf}", file=sys.stderr)
         for doc, reason in written.failed.items():  # reported like rows with errors: they do not fail the run
             print(f"dask-ocr: no searchable PDF for {doc}: {_cli_words(reason)}", file=sys.stderr)
+        for doc, reason in written.not_pdfa.items():
+            print(f"dask-ocr: {doc} written as plain PDF, not PDF/A-2b: {reason}", file=sys.stderr)
 
 
 def _written_share(args) -> str:
@@ -413,8 +448,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="find and undo quarter turns and upside-down pages before detection (default: on)")
     runner.add_argument("--deskew", action=argparse.BooleanOptionalAction, default=defaults.DESKEW,
                         help="find and undo skewed pages before detection (default: on)")
-    runner.add_argument("--force-ocr", action="store_true",
+    layers = runner.add_mutually_exclusive_group()
+    layers.add_argument("--force-ocr", action="store_true",
                         help="OCR every page, also those whose PDF text layer holds their text")
+    layers.add_argument("--redo-ocr", action="store_true",
+                        help="OCR again the pages whose text layer is an earlier OCR's (all invisible); with --pdf "
+                             "the old layer is replaced")
+    runner.add_argument("--pages", default=None, metavar="RANGES",
+                        help="only these pages of every document, e.g. 1-3,7 or 2- (1-based)")
+    runner.add_argument("--pdfa", action=argparse.BooleanOptionalAction, default=True,
+                        help="write the searchable PDFs as PDF/A-2b where nothing in a document forbids it "
+                             "(default: on)")
+    runner.add_argument("--sidecar", metavar="DIR", default=None,
+                        help="also write each document's text to DIR/<name>.txt, pages separated by form feeds")
     runner.add_argument("--password", default=None, help="password of encrypted PDFs")
     runner.add_argument("--resume", action="store_true",
                         help="skip the partitions an interrupted run of the same job already wrote (Parquet output)")

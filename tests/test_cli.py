@@ -177,6 +177,35 @@ def test_searchable_pdfs_from_the_command_line(tmp_path, capsys):
         assert cer(" ".join(page.text.split()), " ".join(text.split())) <= 0.03
 
 
+def test_pages_sidecar_and_pdfa_flags(tmp_path, capsys, fake):
+    """--pages reads only those pages, --sidecar writes each document's text (pages split by form feeds) and
+    never replaces a file without --overwrite, --no-pdfa writes plain PDF."""
+    import pikepdf
+
+    from dask_ocr.samples import images_to_pdf
+
+    pages = make_sample_pages(3, seed=3)
+    (tmp_path / "scan.pdf").write_bytes(images_to_pdf([p.content for p in pages]))
+    sidecar = tmp_path / "text"
+    argv = ["run", str(tmp_path / "scan.pdf"), "-o", str(tmp_path / "o"), "--pdf", str(tmp_path / "pdf"),
+            "--pages", "1,3", "--sidecar", str(sidecar), "--no-pdfa"]
+    assert main(argv) == 0
+    assert pd.read_parquet(tmp_path / "o")["page"].tolist() == [1, 3]
+    texts = (sidecar / "scan.txt").read_text().split("\f")
+    assert len(texts) == 3 and texts[2] == "" and all(texts[:2])  # two pages, each ended by a form feed
+    with pikepdf.open(tmp_path / "pdf" / "scan.pdf") as pdf:
+        assert len(pdf.pages) == 2 and "pdfaid:part" not in pdf.open_metadata()
+    (sidecar / "scan.txt").write_text("mine")
+    capsys.readouterr()
+    assert main([*argv, "--overwrite"]) == 0
+    assert (sidecar / "scan.txt").read_text() != "mine"  # replaced: --overwrite
+    (sidecar / "scan.txt").write_text("mine")
+    assert main([*argv, "--resume"]) == 0
+    assert (sidecar / "scan.txt").read_text() == "mine" and "left alone" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*argv, "--redo-ocr", "--force-ocr"])  # one text-layer mode at a time
+
+
 def test_pdf_output_over_foreign_files_or_inputs_is_refused_before_any_work(tmp_path, capsys):
     from dask_ocr.samples import images_to_pdf
 
