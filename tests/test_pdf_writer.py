@@ -366,3 +366,24 @@ def test_invalid_pages_raise():
         _write([PdfPage(None, 10, 10, DPI, source_pdf=_born_digital_pdf(["x"]), source_page=3)])
     with pytest.raises(ValueError, match="positive"):
         _write([PdfPage(image, 10, 10, 0)])
+
+
+def test_strip_invisible_text_keeps_visible_text_and_the_text_state():
+    """Only text objects that show nothing but invisible text go; a render mode they set stays in force."""
+    from dask_ocr.sinks.pdf_writer import strip_invisible_text
+
+    pdf = pikepdf.Pdf.new()
+    page = pdf.add_blank_page(page_size=(300, 200))
+    helvetica = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                     BaseFont=pikepdf.Name.Helvetica))
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 12 Tf 10 150 Td (printed) Tj ET "
+                                        b"BT 3 Tr /F1 12 Tf 10 100 Td (hidden) Tj ET "
+                                        b"BT /F1 12 Tf 10 50 Td (alsohidden) Tj ET "  # still mode 3: Tr outlives ET
+                                        b"BT 0 Tr 10 20 Td (shown ) Tj 3 Tr (mixed) Tj ET")
+    assert strip_invisible_text(page) == 2
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    document = pdfium.PdfDocument(buffer.getvalue())
+    assert document[0].get_textpage().get_text_range().split() == ["printed", "shown", "mixed"]
+    document.close()

@@ -458,7 +458,7 @@ def _row_page(row: dict, job: _PdfJob, sources: _Sources) -> tuple[PdfPage | Non
     if born_digital and job.keep_born_digital:
         source = sources.get(str(row["path"]))
         if source is not None and source.kind == "pdf":
-            return PdfPage(None, 0, 0, 1.0, source_pdf=source.handle, source_page=page_number - 1), error
+            return PdfPage(None, 0, 0, 1.0, source_pdf=source.handle, source_page=page_number - 1, ocr=False), error
         error = error or f"the source PDF could not be read ({sources.problem(str(row['path']))})"
     image = row.get(job.image_col)
     if is_missing(image) and born_digital:

@@ -70,6 +70,9 @@ class PdfPage:
         Clockwise quarter turns (0, 90, 180, 270) of the text in the image: the page is turned upright.
     skew : float
         Further clockwise turn of the text, in degrees: the text layer follows it.
+    ocr : bool
+        The page was read by OCR: ``lines`` replace any invisible text already on it (an earlier OCR's layer).
+        False for a page copied as it is, its own text layer kept (a born-digital page).
     """
 
     image: bytes | None
@@ -81,6 +84,7 @@ class PdfPage:
     source_page: int = 0
     orientation: int = 0
     skew: float = 0.0
+    ocr: bool = True
 
 
 def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | BinaryIO,
@@ -96,8 +100,8 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
         Where the PDF goes.
     jpeg_quality : int, optional
         Re-encode non-JPEG images (except 1-bit ones, which stay lossless) as JPEG at this quality (1-100).
-        ``None`` stores them as they are.  JPEG images are always embedded unchanged; copied pages are never
-        touched.
+        ``None`` stores them as they are.  JPEG images are always embedded unchanged, and the images of copied
+        pages are never touched.
     keep_actions : bool
         Keep the active content of copied pages: JavaScript, launch, form submission and the other
         :data:`ACTIVE_ACTIONS` of their annotations and page actions.  By default they are dropped and plain
@@ -138,6 +142,8 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
             target = pdf.pages[-1]
             if not keep_actions:
                 drop_active_content(target)
+            if page.ocr and page.image is None:
+                strip_invisible_text(target)
             lines, to_image = layout_lines(page.lines, page.width, page.height, page.orientation, page.skew)
             rotation = _rotation(target)
             if lines:
@@ -249,10 +255,9 @@ def image_to_page(page: pikepdf.Page, width: int, height: int, rotation: int) ->
 def _graft_text(target: pikepdf.Page, lines: list, to_image: np.ndarray, page: PdfPage, rotation: int,
                 font: pikepdf.Object, encoder: TextEncoder) -> None:
     """Draw ``lines`` (turned frame, see :func:`~dask_ocr.sinks.text_layer.layout_lines`) invisibly over
-    ``target``, its own content wrapped in ``q … Q`` and stripped of any earlier invisible text layer."""
+    ``target``, its own content wrapped in ``q … Q``."""
     flip = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])  # text space: y grows upwards
     matrix = compose_affine(compose_affine(image_to_page(target, page.width, page.height, rotation), to_image), flip)
-    strip_invisible_text(target)
     name = _free_font_name(target)
     target.add_resource(font, Name.Font, name=name)
     operators = "\n".join(filter(None, (line_operators(line, str(name), encoder) for line in lines)))
