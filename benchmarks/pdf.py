@@ -53,7 +53,8 @@ Metrics per set and run:
 * ``qpdf --check``: outputs that pass (exit 0), pass with warnings (exit 3), fail;
 * PDF/A: the part and conformance each output's XMP claims (``pdfaid``, via pikepdf).
 
-Results go to ``benchmarks/results/pdf.{json,md}`` (``pdf_quick`` with ``--quick``: 2 pages a set, one repeat).
+Results go to ``benchmarks/results/pdf.{json,md}`` (``--quick``: 2 pages a set, one repeat, ``pdf_quick.*`` in
+the system's temporary folder, never among the published results).
 OCRmyPDF is a peer only, never a dependency: install it in a virtualenv of its own and pass ``--ocrmypdf``
 (default ``/work/venvs/ocrmypdf/bin/ocrmypdf``, else ``ocrmypdf`` on PATH).  Needs ``pdftotext`` and ``qpdf``.
 
@@ -474,7 +475,7 @@ def report(results: dict, fixed: dict, runs: list[str], meta: dict) -> str:
             lines.append(f"| {name} | {next(iter(entries.values()))['pages']} | " + " | ".join(cells) + " |")
         return lines + ([""] + [note] if note else []) + [""]
 
-    lines = [f"## Searchable PDFs: dask_ocr vs OCRmyPDF ({meta['date']})", "",
+    lines = [f"Searchable PDFs, dask_ocr against OCRmyPDF, {meta['date']}:", "",
              f"`{meta['command']}`", "",
              f"Machine: {meta['cpu'].get('model', '?')}, {os.cpu_count()} CPUs "
              f"(flags: {', '.join(meta['cpu'].get('flags', [])) or 'none of avx2/avx512/amx'}), "
@@ -554,7 +555,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--pages", type=int, default=30, help="dev pages per set (one PDF each)")
     parser.add_argument("--repeats", type=int, default=3, help="one-page runs timed for the fixed cost")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 pages a set, 1 repeat, pdf_quick.*")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 2 pages a set, 1 repeat, pdf_quick.* in the system's temporary folder")
     parser.add_argument("--workers", type=int, default=2, help="workers of the ours_w2 run (0: leave it out)")
     parser.add_argument("--api", action="store_true", help="also time the Python API in this process (ours_api)")
     parser.add_argument("--ocrmypdf", help=f"the ocrmypdf program (default {DEFAULT_OCRMYPDF}, else on PATH)")
@@ -564,10 +566,11 @@ def main() -> None:
     parser.add_argument("--no-ocrmypdf", action="store_true", help="run ours only")
     parser.add_argument("--no-fixed", action="store_true", help="leave out the one-page fixed-cost runs")
     parser.add_argument("--keep", type=Path, help="build and write in this folder and keep it")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
     args = parser.parse_args()
     if args.quick:
         args.pages, args.repeats = 2, 1
+    args.out = args.out or (Path(tempfile.gettempdir()) if args.quick else RESULTS)
     fix_args = {run: [a.format(threshold=f"{args.rotate_threshold:g}") for a in extra]
                 for run, (_, extra) in FIX_RUNS.items()}
     name = "pdf_quick" if args.quick else "pdf"
