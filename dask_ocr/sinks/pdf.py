@@ -98,15 +98,20 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
               resume: bool = False, password: str | None = None, keep_actions: bool = False,
               storage_options: dict | None = None, progress: bool = True, compute: bool = True,
               pdfa: bool = True):
-    """Write one searchable PDF per document of ``df``: the page images with an invisible, selectable text layer.
+    """Write one searchable PDF per document of ``df``: its original pages with an invisible, selectable text
+    layer grafted on.
 
     Rows are grouped by ``path`` (one document) and ordered by ``page``, wherever their partitions are; frames
-    without ``page`` (``read_images``) give one page per row.  Born-digital pages (``text_source ==
-    "text_layer"``) are copied from the original PDF as they are when ``keep_born_digital``, else rasterised;
-    their JavaScript, launch, form-submission and other active actions are dropped unless ``keep_actions``
-    (links to pages and URLs stay).  A row whose recognition failed (``ocr_error`` set, no positions) keeps its
-    page image without text; a row without any image is left out.  Every row with an ``ocr_error`` (kept or left
-    out) is listed in one ``UserWarning`` (path, page, message).
+    without ``page`` (``read_images``) give one page per row.  A scanned PDF page is copied from the source PDF
+    as it is and the words drawn over it; a TIFF frame or an image is embedded as stored (img2pdf, no
+    recompression); where the original cannot be read, the row's page image stands in (reported).  A page found
+    turned (``orientation``, from ``detect(orientation=True)``) is shown upright with ``/Rotate``, and a skewed
+    one keeps its skew with the words along it; any earlier invisible text layer on an OCR'd page is replaced.
+    Born-digital pages (``text_source == "text_layer"``) are copied as they are when ``keep_born_digital``, else
+    rasterised.  Copied pages lose their JavaScript, launch, form-submission and other active actions unless
+    ``keep_actions`` (links to pages and URLs stay).  A row whose recognition failed (``ocr_error`` set, no
+    positions) keeps its page without text; a row without any image is left out.  Every row with an
+    ``ocr_error`` (kept or left out) is listed in one ``UserWarning`` (path, page, message).
 
     Nothing write_pdf did not write is replaced: a PDF already in ``path`` that its record
     (``_dask_ocr_pdf_job.json``) does not name is replaced only with ``overwrite=True``, and an input document
@@ -118,7 +123,8 @@ def write_pdf(df, path: str, positions_col: str = "positions", image_col: str = 
     df : pandas.DataFrame or dask.dataframe.DataFrame
         E.g. ``read_documents(...).ocr.detect().ocr.recognize(positions_col="positions")``: ``path``,
         ``page``, ``content``, ``width``/``height``/``dpi`` (optional: read from the image, else
-        :data:`dask_ocr.defaults.DPI`), ``positions``, ``text_source`` and ``ocr_error`` (optional).
+        :data:`dask_ocr.defaults.DPI`), ``positions``, and, optional, ``capped``, ``orientation``, ``skew``,
+        ``text_source`` and ``ocr_error``.
     path : str
         Output folder (local or fsspec URL); ``<stem of the document path>.pdf`` per document, with a short hash
         of the document path appended when two documents share a stem.
