@@ -443,7 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--pages-per-partition", "--files-per-partition", dest="pages_per_partition", type=int,
                         default=None, help="default: sized for the cluster")
     runner.add_argument("--dpi", type=float, default=None,
-                        help=f"resolution PDF pages are rendered at (default {defaults.DPI})")
+                        help="resolution every PDF page is rendered at (default: a scanned page at its scan's own, "
+                             f"at least {defaults.NATIVE_MIN_DPI:g}; other pages at {defaults.DPI})")
     runner.add_argument("--orientation", action=argparse.BooleanOptionalAction, default=defaults.ORIENTATION,
                         help="find and undo quarter turns and upside-down pages before detection (default: on)")
     runner.add_argument("--deskew", action=argparse.BooleanOptionalAction, default=defaults.DESKEW,
