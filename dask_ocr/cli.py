@@ -225,7 +225,9 @@ def _write_sidecars(args) -> None:
     page order separated by form feeds, as pdftotext and OCRmyPDF write them; read back from the output (no
     OCR).  A file there already is replaced only with ``--overwrite``."""
     import pandas as pd
+    from fsspec.implementations.local import LocalFileSystem
 
+    from .sinks.files import write_atomically
     from .sinks.pdf import output_names
 
     if args.output.endswith(".jsonl"):
@@ -243,9 +245,8 @@ def _write_sidecars(args) -> None:
             print(f"dask-ocr: {target} exists: left alone (pass --overwrite to replace it)", file=sys.stderr)
             continue
         text = "\f".join("" if pd.isna(value) else str(value) for value in pages.sort_values("page")["text"])
-        temporary = target.with_name(f".{target.name}.part")
-        temporary.write_text(text + "\f", encoding="utf-8")
-        temporary.replace(target)
+        data = (text + "\f").encode("utf-8")
+        write_atomically(LocalFileSystem(), str(target), lambda handle, data=data: handle.write(data))
         kept += 1
     print(f"dask-ocr: {kept} text file(s) written to {folder}", file=sys.stderr)
 

@@ -281,12 +281,14 @@ def _all_invisible(textpage) -> bool:
     """Whether every character of the text layer that has a text object is drawn invisibly (render mode 3)."""
     import pypdfium2.raw as pdfium_c
 
-    modes = set()
-    for i in range(textpage.count_chars()):
+    seen = False
+    for i in range(textpage.count_chars()):  # a visible character ends the walk: born-digital pages cost nothing
         text_object = pdfium_c.FPDFText_GetTextObject(textpage, i)
         if text_object:
-            modes.add(pdfium_c.FPDFTextObj_GetTextRenderMode(text_object))
-    return modes == {pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE}
+            if pdfium_c.FPDFTextObj_GetTextRenderMode(text_object) != pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE:
+                return False
+            seen = True
+    return seen
 
 
 def _render_png(page, width: int, height: int) -> bytes:

@@ -442,7 +442,7 @@ def _write_pages(doc: str, items: list, partition: int, job: _PdfJob, sources: _
     part = f"{job.root}/{PARTS_DIR}/{document_key(doc)}/{keys[0][0]:06d}-{partition:06d}.pdf"
     job.fs.makedirs(part.rsplit("/", 1)[0], exist_ok=True)
     write_atomically(job.fs, part, lambda handle: write_searchable_pdf(pages, handle, job.jpeg_quality,
-                                                                       keep_actions=job.keep_actions))
+                                                                       keep_actions=job.keep_actions, finish=False))
     return {"doc": doc, "part": part, "keys": keys, "problems": problems, "info": source and source.info()}
 
 

@@ -89,7 +89,7 @@ class PdfPage:
 
 def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | BinaryIO,
                          jpeg_quality: int | None = None, keep_actions: bool = False, pdfa: bool = False,
-                         info: dict | None = None) -> tuple[str, ...]:
+                         info: dict | None = None, finish: bool = True) -> tuple[str, ...]:
     """Write ``pages`` as one searchable PDF, one PDF page per :class:`PdfPage`, in order.
 
     Parameters
@@ -111,6 +111,9 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
     info : dict, optional
         Document information to keep (``{"/Title": ..., "/Author": ...}``, see
         :data:`~dask_ocr.sinks.pdfa.KEPT_INFO`); the ``Producer`` is always ours.
+    finish : bool
+        Set the document information and PDF/A (:func:`~dask_ocr.sinks.pdfa.finish_document`); False for a
+        part of a document that is finished when its parts are merged.
 
     Returns
     -------
@@ -154,7 +157,7 @@ def write_searchable_pdf(pages: Sequence[PdfPage], output: str | os.PathLike | B
         if font is not None:
             font.ToUnicode = pdf.make_stream(to_unicode_cmap(encoder.extra))
         version = max(versions, key=version_key)
-        problems = finish_document(pdf, version, info, pdfa)
+        problems = finish_document(pdf, version, info, pdfa) if finish else ()
         pdf.save(output, min_version=version)
     return problems
 
